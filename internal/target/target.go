@@ -1,0 +1,133 @@
+// Package target defines what the provider needs from a host to manage a dummy interface:
+// observe it, and execute a list of already-validated steps. The convergence logic (what to add,
+// what to remove, in which order, failing closed) lives in this package above the interface, once,
+// so the local (netlink) and remote (SSH) implementations only observe and execute.
+package target
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+)
+
+// Target is one host: this machine through netlink, or a real server over SSH.
+type Target interface {
+	// Observe reads the interface and the given ARP sysctls in one round trip. A missing interface
+	// is not an error: Observation.Link.Exists is false.
+	Observe(ctx context.Context, ifname IfName, sysctls []Sysctl) (Observation, error)
+	// Apply executes steps in order, in one round trip, and stops at the first step that fails,
+	// returning a *StepError that says which one. Steps before it stay done.
+	Apply(ctx context.Context, ifname IfName, steps []Step) error
+}
+
+// Observation is what a host has now.
+type Observation struct {
+	Link    Link
+	Sysctls map[Sysctl]int // value of every sysctl asked for that exists on the host
+}
+
+// Link is one network interface as the kernel reports it.
+type Link struct {
+	Exists    bool
+	Kind      string // "dummy", "veth", "" for a device without rtnl kind (e.g. a physical NIC)
+	Index     int
+	Up        bool
+	Addresses []netip.Prefix // addresses on the link, canonical (netip.Prefix.Masked is NOT applied: host bits kept)
+}
+
+// Sysctl names one ARP sysctl: net.ipv4.conf.<Interface>.<Key>.
+type Sysctl struct {
+	Interface string // "all", "default" or an interface name, validated with ParseIfName
+	Key       string // "arp_ignore" or "arp_announce"
+}
+
+// Path is the sysctl's file under /proc/sys.
+func (s Sysctl) Path() string { return "/proc/sys/net/ipv4/conf/" + s.Interface + "/" + s.Key }
+
+func (s Sysctl) String() string { return "net.ipv4.conf." + s.Interface + "." + s.Key }
+
+// Op is the kind of one step.
+type Op int
+
+const (
+	OpCreateDummy Op = iota + 1 // create the link as kind dummy (no-op error if it exists)
+	OpSetUp                     // set the link up
+	OpSetSysctl                 // write Step.Value to Step.Sysctl
+	OpAddAddress                // add Step.Prefix to the link
+	OpDelAddress                // remove Step.Prefix from the link
+	OpDeleteLink                // delete the link
+)
+
+func (o Op) String() string {
+	switch o {
+	case OpCreateDummy:
+		return "create dummy link"
+	case OpSetUp:
+		return "set link up"
+	case OpSetSysctl:
+		return "set sysctl"
+	case OpAddAddress:
+		return "add address"
+	case OpDelAddress:
+		return "remove address"
+	case OpDeleteLink:
+		return "delete link"
+	}
+	return fmt.Sprintf("op(%d)", int(o))
+}
+
+// Step is one change. Only the fields its Op needs are set.
+type Step struct {
+	Op     Op
+	Sysctl Sysctl
+	Value  int
+	Prefix netip.Prefix
+}
+
+func (s Step) String() string {
+	switch s.Op {
+	case OpSetSysctl:
+		return fmt.Sprintf("%s %s=%d", s.Op, s.Sysctl, s.Value)
+	case OpAddAddress, OpDelAddress:
+		return fmt.Sprintf("%s %s", s.Op, s.Prefix)
+	}
+	return s.Op.String()
+}
+
+// StepError reports the step at which Apply stopped.
+type StepError struct {
+	Index int
+	Step  Step
+	Err   error
+}
+
+func (e *StepError) Error() string { return fmt.Sprintf("%s: %v", e.Step, e.Err) }
+func (e *StepError) Unwrap() error { return e.Err }
+
+// IfName is a validated Linux interface name.
+type IfName string
+
+// ParseIfName checks a name against the kernel's rules (dev_valid_name): 1 to 15 bytes, not "." or
+// "..", no '/', ':' or whitespace. It is stricter than the kernel in one way: only printable ASCII,
+// so that a name is always safe to show and to hand to a remote helper as data.
+func ParseIfName(s string) (IfName, error) {
+	if s == "" {
+		return "", fmt.Errorf("interface name is empty")
+	}
+	if len(s) > 15 {
+		return "", fmt.Errorf("interface name %q is %d bytes long; Linux allows at most 15", s, len(s))
+	}
+	if s == "." || s == ".." {
+		return "", fmt.Errorf("interface name %q is reserved", s)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '/' || c == ':':
+			return "", fmt.Errorf("interface name %q contains %q, which Linux does not allow", s, c)
+		case c <= ' ' || c >= 0x7f:
+			return "", fmt.Errorf("interface name %q contains a space, control or non-ASCII character at byte %d", s, i)
+		}
+	}
+	return IfName(s), nil
+}
