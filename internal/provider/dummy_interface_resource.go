@@ -31,10 +31,12 @@ func (r *dummyInterfaceResource) Create(_ context.Context, _ resource.CreateRequ
 	resp.Diagnostics.AddError("Not implemented", "vip_dummy_interface is not implemented yet.")
 }
 
-func (r *dummyInterfaceResource) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {}
+func (r *dummyInterfaceResource) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {
+}
 
 func (r *dummyInterfaceResource) Update(_ context.Context, _ resource.UpdateRequest, resp *resource.UpdateResponse) {
 	resp.Diagnostics.AddError("Not implemented", "vip_dummy_interface is not implemented yet.")
 }
 
-func (r *dummyInterfaceResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {}
+func (r *dummyInterfaceResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {
+}

@@ -11,20 +11,20 @@ import (
 // sshModel is the provider's `ssh` block. Every attribute has an environment-variable default,
 // applied in newProviderData.
 type sshModel struct {
-	User                  types.String `tfsdk:"user"`
-	Port                  types.Int64  `tfsdk:"port"`
-	PrivateKey            types.String `tfsdk:"private_key"`
-	PrivateKeyFile        types.String `tfsdk:"private_key_file"`
-	PrivateKeyPassphrase  types.String `tfsdk:"private_key_passphrase"`
-	Certificate           types.String `tfsdk:"certificate"`
-	Password              types.String `tfsdk:"password"`
-	Agent                 types.Bool   `tfsdk:"agent"`
-	KnownHostsFile        types.String `tfsdk:"known_hosts_file"`
-	HostKey               types.String `tfsdk:"host_key"`
-	InsecureIgnoreHostKey types.Bool   `tfsdk:"insecure_ignore_host_key"`
+	User                  types.String  `tfsdk:"user"`
+	Port                  types.Int64   `tfsdk:"port"`
+	PrivateKey            types.String  `tfsdk:"private_key"`
+	PrivateKeyFile        types.String  `tfsdk:"private_key_file"`
+	PrivateKeyPassphrase  types.String  `tfsdk:"private_key_passphrase"`
+	Certificate           types.String  `tfsdk:"certificate"`
+	Password              types.String  `tfsdk:"password"`
+	Agent                 types.Bool    `tfsdk:"agent"`
+	KnownHostsFile        types.String  `tfsdk:"known_hosts_file"`
+	HostKey               types.String  `tfsdk:"host_key"`
+	InsecureIgnoreHostKey types.Bool    `tfsdk:"insecure_ignore_host_key"`
 	Bastion               *bastionModel `tfsdk:"bastion"`
-	Sudo                  types.Bool   `tfsdk:"sudo"`
-	Timeout               types.String `tfsdk:"timeout"`
+	Sudo                  types.Bool    `tfsdk:"sudo"`
+	Timeout               types.String  `tfsdk:"timeout"`
 }
 
 // bastionModel is the jump host the provider reaches real servers through.

@@ -108,8 +108,9 @@ func (e *StepError) Unwrap() error { return e.Err }
 type IfName string
 
 // ParseIfName checks a name against the kernel's rules (dev_valid_name): 1 to 15 bytes, not "." or
-// "..", no '/', ':' or whitespace. It is stricter than the kernel in one way: only printable ASCII,
-// so that a name is always safe to show and to hand to a remote helper as data.
+// "..", no '/', ':' or whitespace. It is stricter than the kernel in one way: only ASCII letters,
+// digits and "-_.@+", which every interface-naming scheme in use fits, so that a name is always
+// safe to show, to use in a sysctl path and to hand to a remote helper.
 func ParseIfName(s string) (IfName, error) {
 	if s == "" {
 		return "", fmt.Errorf("interface name is empty")
@@ -125,8 +126,9 @@ func ParseIfName(s string) (IfName, error) {
 		switch {
 		case c == '/' || c == ':':
 			return "", fmt.Errorf("interface name %q contains %q, which Linux does not allow", s, c)
-		case c <= ' ' || c >= 0x7f:
-			return "", fmt.Errorf("interface name %q contains a space, control or non-ASCII character at byte %d", s, i)
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == '@', c == '+':
+		default:
+			return "", fmt.Errorf("interface name %q contains %q at byte %d; use only letters, digits and -_.@+", s, c, i)
 		}
 	}
 	return IfName(s), nil
