@@ -24,6 +24,10 @@ type Target interface {
 type Observation struct {
 	Link    Link
 	Sysctls map[Sysctl]int // value of every sysctl asked for that exists on the host
+	// Managed maps every link on the host whose alias starts with AliasPrefix (including the
+	// observed link itself) to that alias: how this provider marks the dummies it manages, so that
+	// one resource knows which ARP sysctls another still needs, and what they were before.
+	Managed map[IfName]string
 }
 
 // Link is one network interface as the kernel reports it.
@@ -33,12 +37,33 @@ type Link struct {
 	Index     int
 	Up        bool
 	Addresses []netip.Prefix // addresses on the link, canonical (netip.Prefix.Masked is NOT applied: host bits kept)
+	Alias     string         // IFLA_IFALIAS, "" when unset
 }
 
 // Sysctl names one ARP sysctl: net.ipv4.conf.<Interface>.<Key>.
 type Sysctl struct {
 	Interface string // "all", "default" or an interface name, validated with ParseIfName
-	Key       string // "arp_ignore" or "arp_announce"
+	Key       string // "arp_ignore", "arp_announce" or "promote_secondaries"
+}
+
+// The sysctl keys the provider reads and writes.
+const (
+	KeyARPIgnore          = "arp_ignore"
+	KeyARPAnnounce        = "arp_announce"
+	KeyPromoteSecondaries = "promote_secondaries"
+)
+
+// Validate checks that the sysctl is one of those the provider may touch, so that a target can
+// build its path without further checks.
+func (s Sysctl) Validate() error {
+	if _, err := ParseIfName(s.Interface); err != nil {
+		return err
+	}
+	switch s.Key {
+	case KeyARPIgnore, KeyARPAnnounce, KeyPromoteSecondaries:
+		return nil
+	}
+	return fmt.Errorf("sysctl key %q is not one this provider manages", s.Key)
 }
 
 // Path is the sysctl's file under /proc/sys.
@@ -56,6 +81,7 @@ const (
 	OpAddAddress                // add Step.Prefix to the link
 	OpDelAddress                // remove Step.Prefix from the link
 	OpDeleteLink                // delete the link
+	OpSetAlias                  // set the link's alias (IFLA_IFALIAS) to Step.Alias, validated with ValidAlias
 )
 
 func (o Op) String() string {
@@ -72,6 +98,8 @@ func (o Op) String() string {
 		return "remove address"
 	case OpDeleteLink:
 		return "delete link"
+	case OpSetAlias:
+		return "set link alias"
 	}
 	return fmt.Sprintf("op(%d)", int(o))
 }
@@ -82,6 +110,7 @@ type Step struct {
 	Sysctl Sysctl
 	Value  int
 	Prefix netip.Prefix
+	Alias  string
 }
 
 func (s Step) String() string {
@@ -90,6 +119,8 @@ func (s Step) String() string {
 		return fmt.Sprintf("%s %s=%d", s.Op, s.Sysctl, s.Value)
 	case OpAddAddress, OpDelAddress:
 		return fmt.Sprintf("%s %s", s.Op, s.Prefix)
+	case OpSetAlias:
+		return fmt.Sprintf("%s %q", s.Op, s.Alias)
 	}
 	return s.Op.String()
 }

@@ -1,0 +1,125 @@
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"slices"
+)
+
+// fakeLink and fakeHost model what the convergence logic relies on from a host. The kernel's own
+// behaviour (secondaries, dummy kind) is tested against a real kernel in netlinkhost.
+type fakeLink struct {
+	kind  string
+	up    bool
+	index int
+	alias string
+	addrs []netip.Prefix
+}
+
+type fakeHost struct {
+	links      map[IfName]*fakeLink
+	sysctls    map[Sysctl]int
+	readOnly   map[Sysctl]bool
+	nextIndex  int
+	applies    [][]Step
+	observes   int
+	failAfterN int // fail Apply with a transport error when > 0 and this many steps ran
+}
+
+func newFakeHost() *fakeHost {
+	h := &fakeHost{links: map[IfName]*fakeLink{}, sysctls: map[Sysctl]int{}, readOnly: map[Sysctl]bool{}, nextIndex: 10}
+	for _, ifn := range []string{"all", "default", "eth0"} {
+		h.sysctls[Sysctl{ifn, KeyARPIgnore}] = 0
+		h.sysctls[Sysctl{ifn, KeyARPAnnounce}] = 0
+	}
+	h.links["eth0"] = &fakeLink{kind: "", up: true, index: 2}
+	return h
+}
+
+func (h *fakeHost) Observe(_ context.Context, name IfName, sysctls []Sysctl) (Observation, error) {
+	h.observes++
+	obs := Observation{Sysctls: map[Sysctl]int{}, Managed: map[IfName]string{}}
+	if l, ok := h.links[name]; ok {
+		obs.Link = Link{Exists: true, Kind: l.kind, Index: l.index, Up: l.up, Addresses: slices.Clone(l.addrs), Alias: l.alias}
+	}
+	for _, sc := range sysctls {
+		if v, ok := h.sysctls[sc]; ok {
+			obs.Sysctls[sc] = v
+		}
+	}
+	for n, l := range h.links {
+		if len(l.alias) >= len(AliasPrefix) && l.alias[:len(AliasPrefix)] == AliasPrefix {
+			obs.Managed[n] = l.alias
+		}
+	}
+	return obs, nil
+}
+
+var errTransport = errors.New("connection lost")
+
+func (h *fakeHost) Apply(_ context.Context, name IfName, steps []Step) error {
+	h.applies = append(h.applies, slices.Clone(steps))
+	for i, s := range steps {
+		if h.failAfterN > 0 && i == h.failAfterN {
+			return errTransport
+		}
+		if err := h.step(name, s); err != nil {
+			return &StepError{Index: i, Step: s, Err: err}
+		}
+	}
+	return nil
+}
+
+func (h *fakeHost) step(name IfName, s Step) error {
+	l := h.links[name]
+	if l == nil && s.Op != OpCreateDummy && s.Op != OpSetSysctl {
+		return fmt.Errorf("no such device")
+	}
+	switch s.Op {
+	case OpCreateDummy:
+		if l != nil {
+			return fmt.Errorf("file exists")
+		}
+		h.nextIndex++
+		h.links[name] = &fakeLink{kind: "dummy", index: h.nextIndex}
+		h.sysctls[Sysctl{string(name), KeyARPIgnore}] = 0
+		h.sysctls[Sysctl{string(name), KeyARPAnnounce}] = 0
+		h.sysctls[Sysctl{string(name), KeyPromoteSecondaries}] = 0
+	case OpSetUp:
+		l.up = true
+	case OpSetAlias:
+		l.alias = s.Alias
+	case OpSetSysctl:
+		if _, ok := h.sysctls[s.Sysctl]; !ok {
+			return fmt.Errorf("open %s: %w", s.Sysctl.Path(), fs.ErrNotExist)
+		}
+		if h.readOnly[s.Sysctl] {
+			return fmt.Errorf("open %s: read-only file system", s.Sysctl.Path())
+		}
+		h.sysctls[s.Sysctl] = s.Value
+	case OpAddAddress:
+		if slices.Contains(l.addrs, s.Prefix) {
+			return fmt.Errorf("file exists")
+		}
+		l.addrs = append(l.addrs, s.Prefix)
+	case OpDelAddress:
+		i := slices.Index(l.addrs, s.Prefix)
+		if i < 0 {
+			return fmt.Errorf("cannot assign requested address")
+		}
+		l.addrs = slices.Delete(l.addrs, i, i+1)
+	case OpDeleteLink:
+		delete(h.links, name)
+		for sc := range h.sysctls {
+			if sc.Interface == string(name) {
+				delete(h.sysctls, sc)
+			}
+		}
+	default:
+		return fmt.Errorf("unknown op %v", s.Op)
+	}
+	return nil
+}
