@@ -1,0 +1,110 @@
+package lab_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vip-manager/terraform-provider-vip/internal/lab"
+)
+
+// TestKernelLab runs this package's TestLab* tests inside the lab guest.
+func TestKernelLab(t *testing.T) {
+	lab.RunTestsInside(t, "^TestLab")
+}
+
+// TestLabKernel runs inside the guest: the stock kernel's drivers the host lacks are there.
+func TestLabKernel(t *testing.T) {
+	lab.Require(t, "TestKernelLab")
+	if out, err := exec.Command("ip", "link", "add", "labtest0", "type", "dummy").CombinedOutput(); err != nil {
+		t.Fatalf("ip link add labtest0 type dummy: %v: %s", err, out)
+	}
+	defer exec.Command("ip", "link", "del", "labtest0").Run()
+	modules, err := os.ReadFile("/proc/modules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"ip_vs", "dummy", "veth"} {
+		if !strings.Contains("\n"+string(modules), "\n"+m+" ") {
+			t.Errorf("module %s is not loaded in the guest:\n%s", m, modules)
+		}
+	}
+	if h, _ := os.Hostname(); h != lab.Hostname {
+		t.Errorf("hostname %q, want %q", h, lab.Hostname)
+	}
+}
+
+// TestLabEnvironment runs inside the guest: the places tests write to are writable, and the
+// host's terraform runs.
+func TestLabEnvironment(t *testing.T) {
+	lab.Require(t, "TestKernelLab")
+	for _, v := range []string{"HOME", "TMPDIR", "GOCACHE"} {
+		dir := os.Getenv(v)
+		if dir == "" {
+			t.Errorf("%s is not set inside the lab", v)
+			continue
+		}
+		f, err := os.CreateTemp(dir, "labtest")
+		if err != nil {
+			t.Errorf("%s=%s is not writable inside the lab: %v", v, dir, err)
+			continue
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
+	tf := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if tf == "" {
+		t.Skip("no terraform on the host's PATH")
+	}
+	out, err := exec.Command(tf, "version").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Terraform v") {
+		t.Errorf("%s version: %v: %s", tf, err, out)
+	}
+}
+
+// TestRunExitStatus boots the lab directly: output and exit status come back to the host.
+func TestRunExitStatus(t *testing.T) {
+	if lab.Inside() {
+		t.Skip("host-side test")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	out, err := lab.Run(ctx, "echo out; echo err >&2; ip link add x type dummy && exit 7", nil)
+	lab.Unavailable(t, err)
+	var exit *lab.ExitError
+	if !errors.As(err, &exit) || exit.Code != 7 {
+		t.Fatalf("err = %v, want exit status 7; output:\n%s", err, out)
+	}
+	if string(out) != "out\nerr\n" {
+		t.Errorf("output %q, want %q", out, "out\nerr\n")
+	}
+}
+
+// TestUnavailable re-runs TestKernelLab with a QEMU that cannot start: with CI=true it must
+// fail, otherwise skip.
+func TestUnavailable(t *testing.T) {
+	if lab.Inside() {
+		t.Skip("host-side test")
+	}
+	for _, tc := range []struct {
+		ci   string
+		want string
+	}{
+		{ci: "true", want: "--- FAIL: TestKernelLab"},
+		{ci: "", want: "--- SKIP: TestKernelLab"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestKernelLab$", "-test.v")
+		cmd.Env = append(os.Environ(), "CI="+tc.ci, "VIP_LAB_QEMU=/bin/false")
+		out, err := cmd.CombinedOutput()
+		if !strings.Contains(string(out), tc.want) || !strings.Contains(string(out), "kernel lab unavailable") {
+			t.Errorf("CI=%q: want %q with the reason; got (%v):\n%s", tc.ci, tc.want, err, out)
+		}
+		if (tc.ci == "true") != (err != nil) {
+			t.Errorf("CI=%q: test binary exit error %v", tc.ci, err)
+		}
+	}
+}

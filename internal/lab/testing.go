@@ -1,0 +1,123 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Inside reports whether this process runs inside the lab guest.
+func Inside() bool {
+	return os.Getenv(EnvInside) == "1"
+}
+
+// Require skips t unless it runs inside the lab guest, where the host-side test named by via
+// (e.g. "TestKernelLab") runs it. Call it first in every test that needs the lab's kernel.
+func Require(t testing.TB, via string) {
+	t.Helper()
+	if !Inside() {
+		t.Skipf("runs inside the kernel lab, via %s", via)
+	}
+}
+
+// RunTestsInside re-executes the current test binary inside the lab guest with
+// -test.run pattern -test.v (plus extra arguments, e.g. "-test.bench", "^BenchmarkLab"), in the
+// current directory, logging its output line by line, and fails t if it fails. When the lab cannot
+// start, t is skipped with the reason — or fails, when CI=true: CI must never pass without the lab.
+func RunTestsInside(t *testing.T, pattern string, extra ...string) {
+	t.Helper()
+	if Inside() {
+		t.Skip("already inside the kernel lab")
+	}
+	args := []string{os.Args[0], "-test.run", pattern, "-test.v"}
+	if testing.Short() {
+		args = append(args, "-test.short")
+	}
+	ctx := context.Background()
+	if deadline, ok := t.Deadline(); ok {
+		// Leave time to report.
+		deadline = deadline.Add(-10 * time.Second)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+		args = append(args, "-test.timeout", time.Until(deadline).Round(time.Second).String())
+	}
+	args = append(args, extra...)
+	exe, err := filepath.Abs(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	args[0] = exe
+	var script strings.Builder
+	script.WriteString("exec")
+	for _, a := range args {
+		script.WriteString(" " + shellQuote(a))
+	}
+	script.WriteString("\n")
+
+	lw := &lineLogger{t: t}
+	start := time.Now()
+	_, err = Config{Script: script.String(), Console: lw, Log: t.Logf}.Run(ctx)
+	lw.flush()
+	t.Logf("lab: %s in the guest, %s in all", strings.Join(args[1:], " "), time.Since(start).Round(time.Millisecond))
+	if err != nil {
+		Unavailable(t, err)
+		t.Fatalf("tests inside the kernel lab failed: %v", err)
+	}
+}
+
+// Unavailable handles err from a lab run: if it means the lab could not start, t fails when
+// CI=true and is skipped otherwise. Other errors are left to the caller.
+func Unavailable(t testing.TB, err error) {
+	t.Helper()
+	if !errors.Is(err, ErrUnavailable) {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true, so this fails rather than skips: %v", err)
+		return
+	}
+	t.Skipf("skipped (it fails when CI=true): %v", err)
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// lineLogger passes the guest console to t.Log one line at a time, so that with -v the output
+// streams while the guest runs.
+type lineLogger struct {
+	t    testing.TB
+	mu   sync.Mutex
+	part []byte
+}
+
+func (l *lineLogger) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.part = append(l.part, p...)
+	for {
+		i := bytes.IndexByte(l.part, '\n')
+		if i < 0 {
+			break
+		}
+		l.t.Log("guest| " + string(l.part[:i]))
+		l.part = l.part[i+1:]
+	}
+	return len(p), nil
+}
+
+func (l *lineLogger) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.part) > 0 {
+		l.t.Log("guest| " + string(l.part))
+		l.part = nil
+	}
+}
