@@ -1,0 +1,299 @@
+package sshconn
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// maxSessions bounds the sessions open at once on one connection. OpenSSH's MaxSessions defaults to
+// 10; Terraform's default parallelism is also 10, so stay below it and queue the rest.
+const maxSessions = 8
+
+// Conn is one authenticated SSH connection to one host.
+type Conn struct {
+	// Address is the host as dialed, host:port (IPv6 in brackets), used in every message.
+	Address string
+	User    string
+
+	client  *ssh.Client
+	sudo    bool
+	timeout time.Duration
+
+	sessions chan struct{} // semaphore, capacity maxSessions
+	dead     chan struct{} // closed when the connection is known to be gone
+	once     sync.Once
+}
+
+// Result is the outcome of a command that ran to its end.
+type Result struct {
+	ExitStatus int
+	Stdout     []byte
+	Stderr     []byte
+}
+
+// ConnectionLostError says the connection broke while a command ran: the command may have done
+// part of its work. The caller must re-read the host before deciding anything.
+type ConnectionLostError struct {
+	Address string
+	Err     error
+}
+
+func (e *ConnectionLostError) Error() string {
+	return fmt.Sprintf("SSH connection to %s was lost while the command ran (%v); it may have done part of its work: read the host again (terraform plan/refresh) before retrying", e.Address, e.Err)
+}
+func (e *ConnectionLostError) Unwrap() error { return e.Err }
+
+// SudoError says sudo refused to run the command: it wants a password, or the user may not use it.
+type SudoError struct {
+	Address, User, Message string
+}
+
+func (e *SudoError) Error() string {
+	return fmt.Sprintf("sudo on %s refused to run the helper for user %q without a password (%s): allow the user to run `sh` with NOPASSWD in sudoers, or connect as root and set ssh.sudo = false",
+		e.Address, e.User, e.Message)
+}
+
+// Alive reports whether the connection is still believed usable.
+func (c *Conn) Alive() bool {
+	select {
+	case <-c.dead:
+		return false
+	default:
+		return true
+	}
+}
+
+// Close closes the connection. It is safe to call more than once.
+func (c *Conn) Close() error {
+	var err error
+	c.once.Do(func() {
+		err = c.client.Close()
+		close(c.dead)
+	})
+	return err
+}
+
+// errSessionNotStarted marks failures before the remote command started: safe to retry on a new
+// connection.
+var errSessionNotStarted = errors.New("session not started")
+
+// ShellQuote quotes s for a POSIX shell as one word. It is used only for the provider's own fixed
+// helper program, never for user data.
+func ShellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// command is the remote command line that runs program with sh: `sh -c '<program>'`, prefixed
+// with `sudo -n` when asked. Program is fixed text of the provider; data goes over stdin.
+func (c *Conn) command(program string) string {
+	cmd := "sh -c " + ShellQuote(program)
+	if c.sudo {
+		cmd = "sudo -n " + cmd
+	}
+	return cmd
+}
+
+// Run runs program (`sh -c program`, under `sudo -n` when configured) with stdin as its standard
+// input and waits for it, at most the configured timeout (or ctx's deadline, if sooner). A non-zero
+// exit status is a Result, not an error. Errors name the host.
+func (c *Conn) Run(ctx context.Context, program string, stdin []byte) (*Result, error) {
+	if !c.Alive() {
+		return nil, fmt.Errorf("SSH connection to %s is closed: %w", c.Address, errSessionNotStarted)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	select {
+	case c.sessions <- struct{}{}:
+		defer func() { <-c.sessions }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for a free SSH session on %s: %w (%w)", c.Address, ctx.Err(), errSessionNotStarted)
+	}
+
+	sess, err := c.client.NewSession()
+	if err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("opening an SSH session on %s: %v: %w", c.Address, err, errSessionNotStarted)
+	}
+	defer sess.Close()
+	var stdout, stderr bytes.Buffer
+	sess.Stdin = bytes.NewReader(stdin)
+	sess.Stdout = &stdout
+	sess.Stderr = &stderr
+	if err := sess.Start(c.command(program)); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("starting the helper on %s: %v: %w", c.Address, err, errSessionNotStarted)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- sess.Wait() }()
+	select {
+	case err = <-waited:
+	case <-ctx.Done():
+		// The host or the network stopped answering, or the caller gave up. The command may still
+		// run; the connection is not trusted any more, so the pool dials afresh next time.
+		_ = sess.Signal(ssh.SIGKILL)
+		_ = c.Close()
+		return nil, &ConnectionLostError{Address: c.Address, Err: fmt.Errorf("no answer within %s: %w", c.timeout, ctx.Err())}
+	}
+	res := &Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	var exitErr *ssh.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exitErr):
+		res.ExitStatus = exitErr.ExitStatus()
+	default:
+		_ = c.Close()
+		return nil, &ConnectionLostError{Address: c.Address, Err: err}
+	}
+	if c.sudo && res.ExitStatus != 0 {
+		// sudo's own refusals ("sudo: a password is required", "... is not in the sudoers
+		// file", "sudo: sh: command not found") start with "sudo: "; sshd may print other lines
+		// before them (e.g. a missing home directory).
+		for _, line := range strings.Split(string(res.Stderr), "\n") {
+			if strings.HasPrefix(line, "sudo: ") {
+				return nil, &SudoError{Address: c.Address, User: c.User, Message: strings.TrimSpace(line)}
+			}
+		}
+	}
+	return res, nil
+}
+
+// dialer dials one host, directly or through a bastion connection.
+type dialer struct {
+	cfg *Config
+}
+
+// dial opens an authenticated connection to address (host:port) as user, through via when not nil.
+func (d dialer) dial(ctx context.Context, address, user string, hk *hostKeyCheck, via *Conn) (*Conn, error) {
+	timeout := d.cfg.timeout()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	auth, closeAgent, err := d.cfg.authMethods()
+	if err != nil {
+		return nil, err
+	}
+	defer closeAgent()
+	cc := &ssh.ClientConfig{
+		User:              user,
+		Auth:              auth,
+		HostKeyCallback:   hk.callback,
+		HostKeyAlgorithms: hk.algorithms,
+		Timeout:           timeout,
+	}
+
+	var netConn net.Conn
+	if via != nil {
+		netConn, err = via.client.DialContext(ctx, "tcp", address)
+		if err != nil {
+			return nil, fmt.Errorf("bastion %s could not reach %s: %v", via.Address, address, err)
+		}
+	} else {
+		var nd net.Dialer
+		netConn, err = nd.DialContext(ctx, "tcp", address)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("connecting to %s: no answer within %s (ssh.timeout); check the address, the port and firewalls", address, timeout)
+			}
+			return nil, fmt.Errorf("connecting to %s: %v", address, err)
+		}
+	}
+
+	type handshake struct {
+		c     ssh.Conn
+		chans <-chan ssh.NewChannel
+		reqs  <-chan *ssh.Request
+		err   error
+	}
+	done := make(chan handshake, 1)
+	go func() {
+		c, chans, reqs, err := ssh.NewClientConn(netConn, address, cc)
+		done <- handshake{c, chans, reqs, err}
+	}()
+	var hs handshake
+	select {
+	case hs = <-done:
+	case <-ctx.Done():
+		_ = netConn.Close()
+		<-done
+		return nil, fmt.Errorf("SSH handshake with %s: no answer within %s (ssh.timeout)", address, timeout)
+	}
+	if hs.err != nil {
+		_ = netConn.Close()
+		return nil, handshakeError(address, user, hs.err)
+	}
+	conn := &Conn{
+		Address:  address,
+		User:     user,
+		client:   ssh.NewClient(hs.c, hs.chans, hs.reqs),
+		sudo:     d.cfg.Sudo,
+		timeout:  timeout,
+		sessions: make(chan struct{}, maxSessions),
+		dead:     make(chan struct{}),
+	}
+	go func() {
+		_ = conn.client.Wait()
+		_ = conn.Close()
+	}()
+	if every := d.cfg.keepalive(); every > 0 {
+		go conn.keepalive(every)
+	}
+	return conn, nil
+}
+
+// keepalive probes the server every interval; a probe unanswered within the timeout closes the
+// connection, so a dead peer is noticed before the next command rather than after a TCP timeout.
+func (c *Conn) keepalive(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.dead:
+			return
+		case <-t.C:
+		}
+		answered := make(chan error, 1)
+		go func() {
+			_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
+			answered <- err
+		}()
+		select {
+		case err := <-answered:
+			if err != nil {
+				_ = c.Close()
+				return
+			}
+		case <-time.After(c.timeout):
+			_ = c.Close()
+			return
+		case <-c.dead:
+			return
+		}
+	}
+}
+
+// handshakeError turns x/crypto/ssh's handshake errors into messages that say what to do.
+func handshakeError(address, user string, err error) error {
+	var unknown *UnknownHostKeyError
+	var changed *ChangedHostKeyError
+	switch {
+	case errors.As(err, &unknown):
+		return unknown
+	case errors.As(err, &changed):
+		return changed
+	case strings.Contains(err.Error(), "unable to authenticate"),
+		// x/crypto/ssh reports a keyboard-interactive attempt that the server rejects without a
+		// prompt (sshd without PAM) as this protocol error; it is an authentication failure.
+		strings.Contains(err.Error(), "unexpected message type 51 (expected 60)"):
+		return fmt.Errorf("SSH authentication as %q on %s failed (%s): check ssh.user and that the key (or agent key, or password) is accepted there (authorized_keys)",
+			user, address, strings.TrimPrefix(err.Error(), "ssh: handshake failed: "))
+	}
+	return fmt.Errorf("SSH handshake with %s failed: %w", address, err)
+}
