@@ -68,6 +68,8 @@ func sshSchemaAttribute() schema.SingleNestedAttribute {
 // providerData is what Configure hands to resources and data sources.
 type providerData struct {
 	ssh *sshModel
+	// dummyLocks serializes vip_dummy_interface changes per host (dummy_interface_locks.go).
+	dummyLocks hostLocks
 }
 
 func newProviderData(_ context.Context, cfg vipProviderModel) (*providerData, diag.Diagnostics) {
