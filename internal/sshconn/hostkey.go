@@ -17,7 +17,7 @@ import (
 // UnknownHostKeyError says that the host offered a key that no known_hosts line (or pin) names.
 // It carries what the user needs to check and trust the key out of band.
 type UnknownHostKeyError struct {
-	Address       string   // host:port as dialed
+	Address       string // host:port as dialed
 	Key           ssh.PublicKey
 	Files         []string // known_hosts files searched
 	MissingFiles  []string // those of Files that do not exist

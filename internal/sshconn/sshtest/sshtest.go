@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -75,6 +76,7 @@ type Server struct {
 	opts   Options
 	config string
 	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
 // Addr is host:port.
@@ -159,6 +161,7 @@ func (s *Server) start() {
 	}
 	s.cmd = cmd
 	exited := make(chan struct{})
+	s.exited = exited
 	go func() { _ = cmd.Wait(); close(exited) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -177,23 +180,56 @@ func (s *Server) start() {
 	}
 }
 
-// Stop kills sshd and every session process it started (it runs in its own process group only
-// through -D, so the children are found by parent id through pkill -P).
+// Stop kills sshd with every process it started (per-connection sshd processes call setsid, so
+// they are found by walking /proc for descendants), which drops every connection at once, as a
+// crash of the real server would.
 func (s *Server) Stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
-	pid := s.cmd.Process.Pid
-	// Session processes are children of per-connection sshd processes, which are children of pid.
-	_ = exec.Command("pkill", "-KILL", "-P", strconv.Itoa(pid)).Run()
-	_ = s.cmd.Process.Kill()
-	for i := 0; i < 100; i++ {
-		if s.cmd.ProcessState != nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	for _, pid := range descendants(s.cmd.Process.Pid) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
+	_ = s.cmd.Process.Kill()
+	<-s.exited
 	s.cmd = nil
+}
+
+// descendants lists the processes below pid, children first found by their parent id in
+// /proc/PID/stat.
+func descendants(pid int) []int {
+	parent := map[int]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
+		rest := string(b[bytes.LastIndexByte(b, ')')+1:])
+		f := strings.Fields(rest)
+		if len(f) > 1 {
+			pp, _ := strconv.Atoi(f[1])
+			parent[p] = pp
+		}
+	}
+	var out []int
+	want := map[int]bool{pid: true}
+	for changed := true; changed; {
+		changed = false
+		for p, pp := range parent {
+			if want[pp] && !want[p] {
+				want[p] = true
+				out = append(out, p)
+				changed = true
+			}
+		}
+	}
+	return out
 }
 
 // Restart stops sshd (dropping every connection) and starts it again with the same keys and port.
