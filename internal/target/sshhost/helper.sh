@@ -1,0 +1,200 @@
+# vip-helper: the program the provider runs on a real server, as `sh -c <this text>`, to observe
+# or change one dummy interface. It needs only a POSIX sh, `ip` (iproute2) and /proc/sys.
+#
+# The text is fixed; every value (interface name, sysctls, addresses, alias) arrives as data on
+# standard input, one request per run:
+#
+#   vip-helper 1                       protocol version
+#   observe IFNAME | apply IFNAME
+#   sysctl IF KEY                      observe: read net.ipv4.conf.IF.KEY
+#   create | up | delete               apply: create the dummy, set it up, delete it
+#   alias TEXT                         apply: set the link alias
+#   sysctl IF KEY VALUE                apply: write net.ipv4.conf.IF.KEY
+#   add PREFIX | del PREFIX            apply: add or remove an address
+#   end
+#
+# The whole request is read and every field checked against a fixed character set before
+# anything runs, so a malformed or hostile request changes nothing. Values are only ever used as
+# quoted parameters or as tokens of `ip -batch` lines; they are never evaluated.
+#
+# Output (stdout), one item per line:
+#   vip-helper 1                        first line: the helper runs
+#   json / <ip -d -j addr show> / endjson, then "sysctl IF KEY VALUE" ("-" when absent)   (observe)
+#   fail INDEX, then "msg TEXT" lines                                                   (apply)
+#   error CODE TEXT                     the request was refused or ip is unusable; nothing done
+#   done                                last line of a complete run
+# Exit status: 0 done, 3 error, 4 a step failed (the steps before it are done).
+#
+# This text must not contain a single quote: it travels inside one.
+
+set -f
+LC_ALL=C
+export LC_ALL
+PATH=$PATH:/usr/sbin:/sbin:/usr/bin:/bin
+export PATH
+nl="
+"
+IFS=" "
+
+echo "vip-helper 1"
+
+die() {
+	echo "error $*"
+	exit 3
+}
+
+valid_name() {
+	case $1 in
+	"" | . | .. | *[!abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.@+-]*) return 1 ;;
+	esac
+	[ ${#1} -le 15 ]
+}
+
+valid_key() {
+	case $1 in
+	arp_ignore | arp_announce | promote_secondaries) return 0 ;;
+	esac
+	return 1
+}
+
+valid_value() {
+	case $1 in
+	"" | *[!0123456789]*) return 1 ;;
+	esac
+	[ ${#1} -le 3 ]
+}
+
+valid_prefix() {
+	case $1 in
+	"" | *[!0123456789abcdefABCDEF.:/]* | */*/* | /* | */) return 1 ;;
+	*/*) ;;
+	*) return 1 ;;
+	esac
+	[ ${#1} -le 49 ]
+}
+
+valid_alias() {
+	case $1 in
+	"" | *[!abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.@+:=/,-]*) return 1 ;;
+	esac
+	[ ${#1} -le 255 ]
+}
+
+# Read and check the whole request.
+IFS= read -r line || die proto "empty request"
+[ "$line" = "vip-helper 1" ] || die proto "unsupported protocol (the provider and helper differ)"
+IFS= read -r line || die proto "request ends after its first line"
+IFS=" "
+set -- $line
+[ $# -eq 2 ] || die proto "request line 2 is malformed"
+case $1 in
+observe | apply) mode=$1 ;;
+*) die proto "request line 2 is malformed" ;;
+esac
+valid_name "$2" || die badname "the interface name is not valid"
+ifname=$2
+ops=
+n=2
+while :; do
+	n=$((n + 1))
+	IFS= read -r line || die proto "request ends before its end line"
+	IFS=" "
+	set -- $line
+	ok=1
+	case $mode:$1 in
+	*:end)
+		[ $# -eq 1 ] || die proto "request line $n is malformed"
+		break
+		;;
+	observe:sysctl) [ $# -eq 3 ] && valid_name "$2" && valid_key "$3" || ok= ;;
+	apply:sysctl) [ $# -eq 4 ] && valid_name "$2" && valid_key "$3" && valid_value "$4" || ok= ;;
+	apply:create | apply:up | apply:delete) [ $# -eq 1 ] || ok= ;;
+	apply:alias) [ $# -eq 2 ] && valid_alias "$2" || ok= ;;
+	apply:add | apply:del) [ $# -eq 2 ] && valid_prefix "$2" || ok= ;;
+	*) ok= ;;
+	esac
+	[ -n "$ok" ] || die proto "request line $n is malformed or has a value outside the allowed characters"
+	ops=$ops$*$nl
+done
+
+command -v ip >/dev/null 2>&1 || die noip "no ip command (install iproute2)"
+
+if [ "$mode" = observe ]; then
+	out=$(ip -d -j addr show </dev/null 2>&1) || {
+		echo "error ip ip -d -j addr show failed:"
+		printf "%s\n" "$out" | while IFS= read -r l; do echo "msg $l"; done
+		exit 3
+	}
+	echo json
+	printf "%s\n" "$out"
+	echo endjson
+	IFS=$nl
+	for op in $ops; do
+		IFS=" "
+		set -- $op
+		p=/proc/sys/net/ipv4/conf/$2/$3
+		v=
+		# dash reads byte by byte, and a sysctl file gives EOF after the first read at an offset
+		# other than 0: read then fails without its newline but has set v.
+		[ -f "$p" ] && IFS= read -r v <"$p" 2>/dev/null
+		if [ -n "$v" ]; then
+			echo "sysctl $2 $3 $v"
+		else
+			echo "sysctl $2 $3 -"
+		fi
+	done
+	echo done
+	exit 0
+fi
+
+# apply: run the steps in order. Consecutive ip steps go to one `ip -batch -`, which stops at
+# the first failing line and names it ("Command failed -:N").
+i=0
+batch=
+bstart=0
+fail() {
+	echo "fail $1"
+	printf "%s\n" "$2" | while IFS= read -r l; do echo "msg $l"; done
+	exit 4
+}
+flush() {
+	[ -n "$batch" ] || return 0
+	err=$(printf "%s" "$batch" | ip -batch - 2>&1) || fail "$bstart" "$err"
+	batch=
+}
+queue() {
+	[ -n "$batch" ] || bstart=$i
+	batch=$batch$1$nl
+}
+IFS=$nl
+for op in $ops; do
+	IFS=" "
+	set -- $op
+	case $1 in
+	create)
+		flush
+		err=$(ip link add name "$ifname" type dummy </dev/null 2>&1) || fail "$i" "$err"
+		# No IPv6 link-local address on link-up: only VIPs belong on the dummy.
+		ip link set dev "$ifname" addrgenmode none </dev/null >/dev/null 2>&1
+		;;
+	sysctl)
+		flush
+		p=/proc/sys/net/ipv4/conf/$2/$3
+		[ -f "$p" ] || fail "$i" "$p does not exist"
+		err=$({ printf "%s\n" "$4" >"$p"; } 2>&1) || fail "$i" "writing $p: $err"
+		;;
+	up) queue "link set dev $ifname up" ;;
+	alias) queue "link set dev $ifname alias $2" ;;
+	add)
+		case $2 in
+		*:*) queue "address add $2 dev $ifname nodad" ;;
+		*) queue "address add $2 dev $ifname" ;;
+		esac
+		;;
+	del) queue "address del $2 dev $ifname" ;;
+	delete) queue "link del dev $ifname" ;;
+	esac
+	i=$((i + 1))
+done
+flush
+echo done

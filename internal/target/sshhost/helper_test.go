@@ -1,0 +1,269 @@
+package sshhost
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vip-manager/terraform-provider-vip/internal/sshconn"
+	"github.com/vip-manager/terraform-provider-vip/internal/target"
+)
+
+// localRunner runs the helper with a local shell, as sshd would run `sh -c <Script>`: the real
+// helper on the real ip, without SSH. Netns, when set, runs it inside that network namespace.
+type localRunner struct {
+	shell string // "sh", "bash", "busybox sh"
+	path  string // PATH for the helper; "" keeps the test's
+	netns string
+}
+
+func (r localRunner) Run(ctx context.Context, _ string, program string, stdin []byte) (*sshconn.Result, error) {
+	args := append(strings.Fields(r.shell), "-c", program)
+	if r.netns != "" {
+		args = append([]string{"ip", "netns", "exec", r.netns}, args...)
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if r.path != "" {
+		cmd.Env = append(os.Environ(), "PATH="+r.path)
+	}
+	err := cmd.Run()
+	res := &sshconn.Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		res.ExitStatus = ee.ExitCode()
+		return res, nil
+	}
+	return res, err
+}
+
+// shells are the local POSIX shells to run the helper with. BusyBox's sh runs its own `ip` applet
+// instead of one on PATH, so it is only used where no ip is called (withBusybox).
+func shells(t *testing.T, withBusybox bool) []string {
+	var out []string
+	candidates := []string{"dash", "bash --posix"}
+	if withBusybox {
+		candidates = append(candidates, "busybox sh")
+	}
+	for _, s := range candidates {
+		if _, err := exec.LookPath(strings.Fields(s)[0]); err == nil {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no shell found")
+	}
+	return out
+}
+
+func TestScriptHasNoSingleQuote(t *testing.T) {
+	if strings.ContainsRune(Script, '\'') {
+		t.Fatal("helper.sh contains a single quote; it travels inside one")
+	}
+}
+
+// spy puts a fake `ip` first on PATH that records every call, and returns the record file.
+func spy(t *testing.T) (path, record string) {
+	dir := t.TempDir()
+	record = filepath.Join(dir, "calls")
+	fake := "#!/bin/sh\necho \"ip $*\" >> " + record + "\nexit 0\n"
+	if err := os.WriteFile(filepath.Join(dir, "ip"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir + ":" + os.Getenv("PATH"), record
+}
+
+// TestHelperRefusesHostileInput feeds the helper, through every local POSIX shell, requests
+// crafted to break out of quoting or to reach other files. Each must be refused as a whole, with
+// exit status 3, before anything runs: no ip call, no file created, no command executed.
+func TestHelperRefusesHostileInput(t *testing.T) {
+	canary := filepath.Join(t.TempDir(), "pwned")
+	inj := []string{
+		"$(touch " + canary + ")",
+		"`touch " + canary + "`",
+		";touch " + canary,
+		"|touch " + canary,
+		"&&touch${IFS}" + canary,
+		"x;touch\t" + canary,
+		"$(IFS=_;cmd=touch_" + canary + ";$cmd)",
+	}
+	var bad []string
+	for _, v := range inj {
+		bad = append(bad,
+			"vip-helper 1\napply "+v+"\ncreate\nend\n",
+			"vip-helper 1\napply dummy0\nadd "+v+"\nend\n",
+			"vip-helper 1\napply dummy0\nadd 192.0.2.1/32 "+v+"\nend\n",
+			"vip-helper 1\napply dummy0\nalias "+v+"\nend\n",
+			"vip-helper 1\napply dummy0\nsysctl all arp_ignore 1"+v+"\nend\n",
+			"vip-helper 1\nobserve dummy0\nsysctl "+v+" arp_ignore\nend\n",
+		)
+	}
+	bad = append(bad,
+		"",                                  // nothing
+		"vip-helper 2\nobserve lo\nend\n",   // other protocol
+		"vip-helper 1\n",                    // truncated
+		"vip-helper 1\napply dummy0\nup\n",  // no end: nothing may run
+		"vip-helper 1\napply ..\nup\nend\n", // path walk
+		"vip-helper 1\napply sixteen-bytes-xx\nup\nend\n",     // too long
+		"vip-helper 1\napply -rf\nadd *\nend\n",               // glob
+		"vip-helper 1\napply dummy0\nadd /\nend\n",            // not a prefix
+		"vip-helper 1\napply dummy0\nadd 1.2.3.4\nend\n",      // no length
+		"vip-helper 1\napply dummy0\nadd 1.2.3.4/32/1\nend\n", // two slashes
+		"vip-helper 1\napply dummy0\nsysctl ../../../../tmp arp_ignore 1\nend\n",
+		"vip-helper 1\napply dummy0\nsysctl all ../../../../../etc/passwd 1\nend\n",
+		"vip-helper 1\napply dummy0\nsysctl all forwarding 1\nend\n", // not a key we manage
+		"vip-helper 1\napply dummy0\nsysctl all arp_ignore -1\nend\n",
+		"vip-helper 1\napply dummy0\nsysctl all arp_ignore 1 2\nend\n", // extra field
+		"vip-helper 1\napply dummy0\nup\nup now\nend\n",
+		"vip-helper 1\napply dummy0\nreboot\nend\n",             // unknown op
+		"vip-helper 1\napply dummy0\nadd 192.0.2.1/32\n\nend\n", // empty line
+		"vip-helper 1\napply dummy0\nadd 192.0.2.1/32\nend now\n",
+		"vip-helper 1\nobserve dummy0\nadd 192.0.2.1/32\nend\n", // apply op in observe
+		"vip-helper 1\napply dummy0\nadd 192.0.2.1/32\x00;touch "+canary+"\nend\n",
+		"vip-helper 1\napply dummy0\nalias "+strings.Repeat("a", 256)+"\nend\n",
+		"vip-helper 1\napply dummy\xc3\xa9\nup\nend\n", // non-ASCII
+	)
+	for _, sh := range shells(t, true) {
+		path, record := spy(t)
+		r := localRunner{shell: sh, path: path}
+		for _, req := range bad {
+			res, err := r.Run(context.Background(), "", Script, []byte(req))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ExitStatus != 3 || !bytes.Contains(res.Stdout, []byte("\nerror ")) {
+				t.Errorf("%s: request %q: exit %d, stdout %q, stderr %q; want refusal", sh, req, res.ExitStatus, res.Stdout, res.Stderr)
+			}
+			if _, err := os.Stat(canary); err == nil {
+				t.Fatalf("%s: request %q executed an injected command", sh, req)
+			}
+			if calls, err := os.ReadFile(record); err == nil {
+				t.Fatalf("%s: request %q ran ip: %s", sh, req, calls)
+			}
+		}
+	}
+}
+
+// TestHelperBatches proves, with a recording ip, what the helper runs for a valid apply: one
+// `ip -batch -` per run of consecutive ip steps, the values passed as data.
+func TestHelperBatches(t *testing.T) {
+	for _, sh := range shells(t, false) {
+		dir := t.TempDir()
+		record := filepath.Join(dir, "calls")
+		fake := "#!/bin/sh\necho \"ip $*\" >> " + record + "\nif [ \"$1\" = -batch ]; then cat >> " + record + "; fi\nexit 0\n"
+		if err := os.WriteFile(filepath.Join(dir, "ip"), []byte(fake), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		steps := []target.Step{
+			{Op: target.OpCreateDummy},
+			{Op: target.OpSetAlias, Alias: "terraform-provider-vip:all=0/0"},
+			{Op: target.OpSetUp},
+			{Op: target.OpAddAddress, Prefix: netip.MustParsePrefix("192.0.2.1/32")},
+			{Op: target.OpAddAddress, Prefix: netip.MustParsePrefix("2001:db8::1/128")},
+			{Op: target.OpDelAddress, Prefix: netip.MustParsePrefix("192.0.2.9/24")},
+		}
+		h, _ := New(localRunner{shell: sh, path: dir + ":" + os.Getenv("PATH")}, "rs1")
+		if err := h.Apply(context.Background(), "vip0", steps); err != nil {
+			t.Fatalf("%s: %v", sh, err)
+		}
+		want := "ip link add name vip0 type dummy\n" +
+			"ip link set dev vip0 addrgenmode none\n" +
+			"ip -batch -\n" +
+			"link set dev vip0 alias terraform-provider-vip:all=0/0\n" +
+			"link set dev vip0 up\n" +
+			"address add 192.0.2.1/32 dev vip0\n" +
+			"address add 2001:db8::1/128 dev vip0 nodad\n" +
+			"address del 192.0.2.9/24 dev vip0\n"
+		if got, _ := os.ReadFile(record); string(got) != want {
+			t.Errorf("%s: ip calls:\n%s\nwant:\n%s", sh, got, want)
+		}
+	}
+}
+
+// TestHelperOldIP: an ip without -j is reported as too old, naming the host.
+func TestHelperOldIP(t *testing.T) {
+	dir := t.TempDir()
+	fake := "#!/bin/sh\necho 'Option \"-j\" is unknown, try \"ip -help\".' >&2\nexit 255\n"
+	if err := os.WriteFile(filepath.Join(dir, "ip"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := New(localRunner{shell: "sh", path: dir + ":" + os.Getenv("PATH")}, "rs1.example:2222")
+	_, err := h.Observe(context.Background(), "vip0", nil)
+	if err == nil || !strings.Contains(err.Error(), "too old") || !strings.Contains(err.Error(), "rs1.example:2222") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestHelperObserveLocal reads lo with the real ip.
+func TestHelperObserveLocal(t *testing.T) {
+	for _, sh := range shells(t, false) {
+		h, _ := New(localRunner{shell: sh}, "rs1")
+		sc := []target.Sysctl{{Interface: "all", Key: "arp_ignore"}, {Interface: "nosuch0", Key: "arp_ignore"}}
+		obs, err := h.Observe(context.Background(), "lo", sc)
+		if err != nil {
+			t.Fatalf("%s: %v", sh, err)
+		}
+		if !obs.Link.Exists || obs.Link.Kind != "" || !obs.Link.Up || obs.Link.Index != 1 {
+			t.Errorf("%s: lo: %+v", sh, obs.Link)
+		}
+		if _, ok := obs.Sysctls[sc[0]]; !ok || len(obs.Sysctls) != 1 {
+			t.Errorf("%s: sysctls %v", sh, obs.Sysctls)
+		}
+		if !slicesContains(obs.Link.Addresses, netip.MustParsePrefix("127.0.0.1/8")) {
+			t.Errorf("%s: lo addresses %v", sh, obs.Link.Addresses)
+		}
+		missing, err := h.Observe(context.Background(), "nosuch0", nil)
+		if err != nil || missing.Link.Exists {
+			t.Errorf("%s: missing link: %+v %v", sh, missing.Link, err)
+		}
+	}
+}
+
+func slicesContains(ps []netip.Prefix, p netip.Prefix) bool {
+	for _, q := range ps {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEncodeRejectsHostileValues: values that did not pass the Go validators never reach a
+// request.
+func TestEncodeRejectsHostileValues(t *testing.T) {
+	if _, err := EncodeObserve("a;b", nil); err == nil {
+		t.Error("ifname a;b accepted")
+	}
+	if _, err := EncodeObserve("lo", []target.Sysctl{{Interface: "../x", Key: "arp_ignore"}}); err == nil {
+		t.Error("sysctl interface ../x accepted")
+	}
+	if _, err := EncodeObserve("lo", []target.Sysctl{{Interface: "all", Key: "arp_ignore\nadd 1.2.3.4/32"}}); err == nil {
+		t.Error("sysctl key with newline accepted")
+	}
+	for _, s := range []target.Step{
+		{Op: target.OpSetAlias, Alias: "a b"},
+		{Op: target.OpSetAlias, Alias: "x\nadd 1.2.3.4/32"},
+		{Op: target.OpSetAlias, Alias: ""},
+		{Op: target.OpSetSysctl, Sysctl: target.Sysctl{Interface: "all", Key: "arp_ignore"}, Value: -1},
+		{Op: target.OpAddAddress},
+		{Op: target.OpAddAddress, Prefix: netip.PrefixFrom(netip.MustParseAddr("192.0.2.1"), 33)},
+		{Op: target.Op(99)},
+	} {
+		if _, err := EncodeApply("vip0", []target.Step{{Op: target.OpSetUp}, s}); err == nil {
+			t.Errorf("step %+v accepted", s)
+		} else {
+			var se *target.StepError
+			if !errors.As(err, &se) || se.Index != 1 {
+				t.Errorf("step %+v: %v", s, err)
+			}
+		}
+	}
+}

@@ -1,0 +1,357 @@
+// Package sshhost is the Target for a real server reached over SSH. It runs a small embedded POSIX
+// sh program (helper.sh) on the server, one SSH session per Observe and per Apply, over the
+// provider's pooled connection to that host. The program text is fixed; the validated request
+// (interface name, sysctls, addresses) travels as data on the session's standard input, and the
+// helper checks every field again against a fixed character set before it runs anything.
+package sshhost
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vip-manager/terraform-provider-vip/internal/sshconn"
+	"github.com/vip-manager/terraform-provider-vip/internal/target"
+)
+
+// Script is the helper program. It contains no single quote, so that it can travel as one
+// single-quoted word (`sh -c '<Script>'`).
+//
+//go:embed helper.sh
+var Script string
+
+// protocolHeader is the first line of every request and of every helper answer.
+const protocolHeader = "vip-helper 1"
+
+// Runner runs the helper on one host: *sshconn.Pool in the provider.
+type Runner interface {
+	Run(ctx context.Context, host, program string, stdin []byte) (*sshconn.Result, error)
+}
+
+// Host is one real server.
+type Host struct {
+	runner Runner
+	host   string // as the resource names it (host, host:port, [v6]:port)
+}
+
+var _ target.Target = (*Host)(nil)
+
+// New returns the Target for host, reached through runner.
+func New(runner Runner, host string) (*Host, error) {
+	if _, _, err := sshconn.HostPort(host, 22); err != nil {
+		return nil, err
+	}
+	return &Host{runner: runner, host: host}, nil
+}
+
+// Observe reads the link, every link's alias (through `ip -d -j addr show`) and the sysctls in one
+// SSH session.
+func (h *Host) Observe(ctx context.Context, ifname target.IfName, sysctls []target.Sysctl) (target.Observation, error) {
+	req, err := EncodeObserve(ifname, sysctls)
+	if err != nil {
+		return target.Observation{}, err
+	}
+	out, err := h.run(ctx, req)
+	if err != nil {
+		return target.Observation{}, err
+	}
+	obs, err := parseObserve(ifname, out)
+	if err != nil {
+		return target.Observation{}, fmt.Errorf("on %s: %w", h.host, err)
+	}
+	return obs, nil
+}
+
+// Apply runs the steps in one SSH session; consecutive ip steps go to one `ip -batch -`.
+func (h *Host) Apply(ctx context.Context, ifname target.IfName, steps []target.Step) error {
+	if len(steps) == 0 {
+		return nil
+	}
+	req, err := EncodeApply(ifname, steps)
+	if err != nil {
+		return err
+	}
+	out, err := h.run(ctx, req)
+	var fe *failedStep
+	if errors.As(err, &fe) {
+		return h.stepError(steps, fe)
+	}
+	if err != nil {
+		return err
+	}
+	if !bytes.HasSuffix(out, []byte("\ndone\n")) {
+		return fmt.Errorf("on %s: the helper stopped without finishing (output %q); run terraform plan to see what was done", h.host, tail(out))
+	}
+	return nil
+}
+
+// failedStep is the helper's report that step Index failed with Messages.
+type failedStep struct {
+	Index    int
+	Messages []string
+}
+
+func (f *failedStep) Error() string { return strings.Join(f.Messages, "; ") }
+
+// run sends one request and checks the helper's framing; it returns the helper's stdout.
+func (h *Host) run(ctx context.Context, req []byte) ([]byte, error) {
+	res, err := h.runner.Run(ctx, h.host, Script, req)
+	if err != nil {
+		return nil, err
+	}
+	out := res.Stdout
+	if !bytes.HasPrefix(out, []byte(protocolHeader+"\n")) {
+		return nil, fmt.Errorf("the helper did not run on %s (exit status %d): %s; the provider needs a POSIX sh there (as `sh` on the user's PATH)",
+			h.host, res.ExitStatus, firstLines(res.Stderr, 3))
+	}
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	switch res.ExitStatus {
+	case 0:
+		return out, nil
+	case 3:
+		return nil, h.helperError(lines)
+	case 4:
+		fe := &failedStep{Index: -1}
+		for _, l := range lines {
+			if v, ok := strings.CutPrefix(l, "fail "); ok {
+				fe.Index, _ = strconv.Atoi(v)
+			} else if v, ok := strings.CutPrefix(l, "msg "); ok {
+				fe.Messages = append(fe.Messages, v)
+			}
+		}
+		if fe.Index >= 0 {
+			return nil, fe
+		}
+	}
+	return nil, fmt.Errorf("the helper failed on %s (exit status %d): %s %s", h.host, res.ExitStatus, tail(out), firstLines(res.Stderr, 3))
+}
+
+// helperError explains an "error CODE TEXT" answer: the request was refused or ip is unusable.
+func (h *Host) helperError(lines []string) error {
+	var code, text string
+	var msgs []string
+	for _, l := range lines {
+		if v, ok := strings.CutPrefix(l, "error "); ok {
+			code, text, _ = strings.Cut(v, " ")
+		} else if v, ok := strings.CutPrefix(l, "msg "); ok {
+			msgs = append(msgs, v)
+		}
+	}
+	detail := strings.Join(msgs, "; ")
+	switch {
+	case code == "noip":
+		return fmt.Errorf("%s has no `ip` command: install iproute2 there", h.host)
+	case code == "ip" && strings.Contains(detail, "BusyBox"):
+		return fmt.Errorf("`ip` on %s is BusyBox's, which lacks `ip -j`: install iproute2 there", h.host)
+	case code == "ip" && (strings.Contains(detail, `"-j" is unknown`) || strings.Contains(detail, `"-d" is unknown`) || strings.Contains(detail, "unknown")):
+		return fmt.Errorf("iproute2 on %s is too old: the provider needs `ip -j` (JSON output, iproute2 4.14 or newer); %s", h.host, detail)
+	case code == "ip":
+		return fmt.Errorf("on %s, `ip -d -j addr show` failed: %s", h.host, detail)
+	}
+	return fmt.Errorf("the helper on %s refused the request (%s: %s); nothing was changed. This is a bug in the provider, please report it", h.host, code, text)
+}
+
+var batchFailed = regexp.MustCompile(`^Command failed -:(\d+)$`)
+
+// stepError maps the helper's failure report to the step: for an `ip -batch` group the failing
+// line is named by ip ("Command failed -:N").
+func (h *Host) stepError(steps []target.Step, fe *failedStep) error {
+	idx := fe.Index
+	var msgs []string
+	for _, m := range fe.Messages {
+		if sm := batchFailed.FindStringSubmatch(m); sm != nil {
+			n, _ := strconv.Atoi(sm[1])
+			idx = fe.Index + n - 1
+			continue
+		}
+		if m != "" {
+			msgs = append(msgs, m)
+		}
+	}
+	if idx < 0 || idx >= len(steps) {
+		return fmt.Errorf("on %s: a step failed (%s); run terraform plan to see what was done", h.host, strings.Join(msgs, "; "))
+	}
+	s := steps[idx]
+	return &target.StepError{Index: idx, Step: s, Err: explain(h.host, s, strings.Join(msgs, "; "))}
+}
+
+// explain adds what ip's terse message means for the step, and names the host.
+func explain(host string, s target.Step, msg string) error {
+	hint := ""
+	switch {
+	case strings.Contains(msg, "Operation not permitted") || strings.Contains(msg, "Permission denied"):
+		hint = " (needs root: connect as root or set ssh.sudo = true)"
+	case s.Op == target.OpCreateDummy && (strings.Contains(msg, "Unknown device type") || strings.Contains(msg, "not supported")):
+		hint = " (the kernel there has no dummy driver: modprobe dummy)"
+	case s.Op == target.OpAddAddress && strings.Contains(msg, "File exists"):
+		hint = " (the address is already on the link)"
+	case s.Op == target.OpDelAddress && strings.Contains(msg, "Cannot assign requested address"):
+		hint = " (the address is not on the link: it changed since it was read)"
+	case strings.Contains(msg, "Invalid argument"), strings.Contains(msg, "Error:"):
+		hint = " (the kernel there rejected it)"
+	}
+	return fmt.Errorf("on %s: %s%s", host, msg, hint)
+}
+
+// EncodeObserve builds an observe request. Every value is validated here, before it leaves Go.
+func EncodeObserve(ifname target.IfName, sysctls []target.Sysctl) ([]byte, error) {
+	if _, err := target.ParseIfName(string(ifname)); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.WriteString(protocolHeader + "\nobserve " + string(ifname) + "\n")
+	for _, sc := range sysctls {
+		if err := sc.Validate(); err != nil {
+			return nil, err
+		}
+		b.WriteString("sysctl " + sc.Interface + " " + sc.Key + "\n")
+	}
+	b.WriteString("end\n")
+	return b.Bytes(), nil
+}
+
+// EncodeApply builds an apply request. Every value is validated here, before it leaves Go.
+func EncodeApply(ifname target.IfName, steps []target.Step) ([]byte, error) {
+	if _, err := target.ParseIfName(string(ifname)); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.WriteString(protocolHeader + "\napply " + string(ifname) + "\n")
+	for i, s := range steps {
+		var line string
+		var err error
+		switch s.Op {
+		case target.OpCreateDummy:
+			line = "create"
+		case target.OpSetUp:
+			line = "up"
+		case target.OpDeleteLink:
+			line = "delete"
+		case target.OpSetAlias:
+			if err = target.ValidAlias(s.Alias); err == nil && s.Alias == "" {
+				err = errors.New("empty alias")
+			}
+			line = "alias " + s.Alias
+		case target.OpSetSysctl:
+			if err = s.Sysctl.Validate(); err == nil && (s.Value < 0 || s.Value > 999) {
+				err = fmt.Errorf("sysctl value %d out of range", s.Value)
+			}
+			line = "sysctl " + s.Sysctl.Interface + " " + s.Sysctl.Key + " " + strconv.Itoa(s.Value)
+		case target.OpAddAddress, target.OpDelAddress:
+			err = target.ValidPrefix(s.Prefix)
+			line = "add " + s.Prefix.String()
+			if s.Op == target.OpDelAddress {
+				line = "del " + s.Prefix.String()
+			}
+		default:
+			err = fmt.Errorf("unknown step %v", s.Op)
+		}
+		if err != nil {
+			return nil, &target.StepError{Index: i, Step: s, Err: err}
+		}
+		b.WriteString(line + "\n")
+	}
+	b.WriteString("end\n")
+	return b.Bytes(), nil
+}
+
+// ipLink is the part of `ip -d -j addr show` the provider reads.
+type ipLink struct {
+	Index    int      `json:"ifindex"`
+	Name     string   `json:"ifname"`
+	Flags    []string `json:"flags"`
+	Alias    string   `json:"ifalias"`
+	LinkInfo *struct {
+		Kind string `json:"info_kind"`
+	} `json:"linkinfo"`
+	Addrs []struct {
+		Family    string `json:"family"`
+		Local     string `json:"local"`
+		PrefixLen int    `json:"prefixlen"`
+	} `json:"addr_info"`
+}
+
+// parseObserve reads the helper's observe answer.
+func parseObserve(ifname target.IfName, out []byte) (target.Observation, error) {
+	obs := target.Observation{Sysctls: map[target.Sysctl]int{}, Managed: map[target.IfName]string{}}
+	s := string(out)
+	start := strings.Index(s, "\njson\n")
+	end := strings.Index(s, "\nendjson\n")
+	if start < 0 || end < start || !strings.HasSuffix(s, "\ndone\n") {
+		return obs, fmt.Errorf("the helper's answer is incomplete: %q", tail(out))
+	}
+	var links []ipLink
+	if err := json.Unmarshal([]byte(s[start+len("\njson\n"):end]), &links); err != nil {
+		return obs, fmt.Errorf("reading `ip -d -j addr show`: %v", err)
+	}
+	for _, l := range links {
+		if strings.HasPrefix(l.Alias, target.AliasPrefix) {
+			if n, err := target.ParseIfName(l.Name); err == nil {
+				obs.Managed[n] = l.Alias
+			}
+		}
+		if l.Name != string(ifname) {
+			continue
+		}
+		obs.Link = target.Link{Exists: true, Index: l.Index, Up: slices.Contains(l.Flags, "UP"), Alias: l.Alias,
+			Addresses: []netip.Prefix{}}
+		if l.LinkInfo != nil {
+			obs.Link.Kind = l.LinkInfo.Kind
+		}
+		for _, a := range l.Addrs {
+			if a.Family != "inet" && a.Family != "inet6" {
+				continue
+			}
+			ip, err := netip.ParseAddr(a.Local)
+			if err != nil {
+				return obs, fmt.Errorf("`ip -j` reported address %q on %s: %v", a.Local, ifname, err)
+			}
+			p, err := ip.Unmap().Prefix(a.PrefixLen)
+			if err != nil {
+				return obs, fmt.Errorf("`ip -j` reported %s/%d on %s: %v", a.Local, a.PrefixLen, ifname, err)
+			}
+			obs.Link.Addresses = append(obs.Link.Addresses, netip.PrefixFrom(ip.Unmap(), p.Bits()))
+		}
+	}
+	for _, line := range strings.Split(s[end+len("\nendjson\n"):], "\n") {
+		f := strings.Fields(line)
+		if len(f) != 4 || f[0] != "sysctl" {
+			continue
+		}
+		if f[3] == "-" {
+			continue
+		}
+		v, err := strconv.Atoi(f[3])
+		if err != nil {
+			return obs, fmt.Errorf("net.ipv4.conf.%s.%s is %q, not a number", f[1], f[2], f[3])
+		}
+		obs.Sysctls[target.Sysctl{Interface: f[1], Key: f[2]}] = v
+	}
+	return obs, nil
+}
+
+func tail(b []byte) string {
+	if len(b) > 300 {
+		b = b[len(b)-300:]
+	}
+	return string(b)
+}
+
+func firstLines(b []byte, n int) string {
+	lines := strings.SplitN(strings.TrimSpace(string(b)), "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	if len(lines) == 0 || lines[0] == "" {
+		return "(no message)"
+	}
+	return strings.Join(lines, " / ")
+}
