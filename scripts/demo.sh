@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# `make demo`: the whole job on a small LVS-DR site, from the director's keepalived.conf to
+# traffic reaching the right real servers. Runs as root on a fresh Debian machine with Go, gcc,
+# git and terraform: installs the Debian packages it needs, builds the provider from this
+# repository, boots the kernel lab (internal/lab: Debian's stock kernel under QEMU, because the
+# dummy driver and IPVS are needed) and runs scripts/demo/guest.sh inside it. Exits non-zero,
+# naming the failing steps, when any step of the story fails.
+#
+#   DEMO_LAB=0   run the story on this machine's kernel instead (it needs dummy, veth, bridge, ip_vs)
+#   DEMO_KEEP=1  leave the site up at the end (only useful with DEMO_LAB=0)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+started=$SECONDS
+
+say() { printf '==> %s\n' "$*"; }
+die() {
+	printf 'make demo: %s\n' "$*" >&2
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || die "run as root: the demo builds network namespaces and boots a QEMU guest"
+for cmd in go terraform; do
+	command -v "$cmd" >/dev/null || die "$cmd is not on PATH"
+done
+
+# What the site needs inside the guest (the guest runs this machine's own binaries over 9p), and
+# what the lab needs to boot.
+packages=(keepalived ipvsadm openssh-server openssh-client busybox-static iproute2 procps diffutils
+	qemu-system-x86 cpio kmod)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	say "Installing Debian packages: ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Built binaries go to a directory under /tmp, which the guest sees at the same path.
+bin=$(mktemp -d /tmp/vip-demo.XXXXXX)
+trap 'rm -rf "$bin"' EXIT
+say "Building the provider from this repository"
+go build -o "$bin/terraform-provider-vip" .
+go build -o "$bin/plancheck" ./scripts/demo/plancheck
+
+export DEMO_REPO=$repo DEMO_PROVIDER_DIR=$bin DEMO_PLANCHECK=$bin/plancheck
+rc=0
+if [ "${DEMO_LAB:-1}" = 0 ]; then
+	say "Running the story on this machine's kernel (DEMO_LAB=0)"
+	bash "$repo/scripts/demo/guest.sh" || rc=$?
+else
+	go build -o "$bin/labrun" ./internal/lab/cmd/labrun
+	say "Booting the kernel lab (QEMU, software emulation) and running the story inside"
+	# The guest's console streams the story as it happens (stderr); stdout repeats it at the end.
+	"$bin/labrun" -console -timeout 30m "exec bash '$repo/scripts/demo/guest.sh'" >"$bin/output" || rc=$?
+fi
+elapsed=$((SECONDS - started))
+if [ "$rc" -eq 0 ]; then
+	say "make demo passed in $((elapsed / 60))m$((elapsed % 60))s"
+else
+	say "make demo FAILED (exit $rc) after $((elapsed / 60))m$((elapsed % 60))s: see the summary above"
+fi
+exit "$rc"
