@@ -191,9 +191,9 @@ func explain(host string, s target.Step, msg string) error {
 		hint = " (needs root: connect as root or set ssh.sudo = true)"
 	case s.Op == target.OpCreateDummy && (strings.Contains(msg, "Unknown device type") || strings.Contains(msg, "not supported")):
 		hint = " (the kernel there has no dummy driver: modprobe dummy)"
-	case s.Op == target.OpAddAddress && strings.Contains(msg, "File exists"):
+	case s.Op == target.OpAddAddress && (strings.Contains(msg, "File exists") || strings.Contains(strings.ToLower(msg), "already assigned")):
 		hint = " (the address is already on the link)"
-	case s.Op == target.OpDelAddress && strings.Contains(msg, "Cannot assign requested address"):
+	case s.Op == target.OpDelAddress && (strings.Contains(msg, "Cannot assign requested address") || strings.Contains(strings.ToLower(msg), "not found")):
 		hint = " (the address is not on the link: it changed since it was read)"
 	case strings.Contains(msg, "Invalid argument"), strings.Contains(msg, "Error:"):
 		hint = " (the kernel there rejected it)"
