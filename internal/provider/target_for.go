@@ -5,6 +5,7 @@ import (
 
 	"github.com/vip-manager/terraform-provider-vip/internal/target"
 	"github.com/vip-manager/terraform-provider-vip/internal/target/netlinkhost"
+	"github.com/vip-manager/terraform-provider-vip/internal/target/sshhost"
 )
 
 // targetFor returns the Target for a resource's host: this machine through netlink when host is
@@ -13,5 +14,8 @@ func (d *providerData) targetFor(host string) (target.Target, error) {
 	if host == "" {
 		return netlinkhost.New(), nil
 	}
-	return nil, errors.New("SSH transport not available yet: leave host unset to manage this machine")
+	if d.pool == nil {
+		return nil, errors.New("the provider is not configured: SSH is not available")
+	}
+	return sshhost.New(d.pool, host)
 }
