@@ -357,4 +357,3 @@ func bastionAddress(b *sshconn.Bastion) string {
 	}
 	return b.Address
 }
-
