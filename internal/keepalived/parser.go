@@ -204,6 +204,17 @@ func (p *parser) processStream(lv level, needBob bool) bool {
 				bobNeeded = true
 			}
 		}
+		if call && lv != levelGeneric {
+			if ref := unexpandedRef(toks); ref != "" {
+				p.errorf("Define it with `$NAME=value` (no blank before '=') before its first use, and check @id conditionals around the definition. "+
+					"keepalived substitutes $NAME only when followed by a blank, ',', ')' or the end of the line; use ${NAME} elsewhere.",
+					"%s is not defined (or cannot be substituted here); keepalived would use the text %q literally", ref, toks[len(toks)-1])
+				call = false
+				if kw.hasSub {
+					p.skip = -1
+				}
+			}
+		}
 		if call {
 			kw.handler(p, toks)
 		}
@@ -673,7 +684,12 @@ func (p *parser) vsgHandler(toks []string) {
 			hadEOB = true
 			etoks = etoks[:len(etoks)-1]
 		}
-		p.vsgEntry(g, etoks)
+		if ref := unexpandedRef(etoks); ref != "" {
+			p.errorf("Define it with `$NAME=value` (no blank before '=') before its first use.",
+				"%s is not defined (or cannot be substituted here) in virtual_server_group %s", ref, g.g.Name)
+		} else {
+			p.vsgEntry(g, etoks)
+		}
 		if hadEOB {
 			break
 		}
@@ -832,4 +848,29 @@ func run(r *reader, diags *Diagnostics) *Config {
 	p.finish(cfg)
 	cfg.SHA256 = r.sum()
 	return cfg
+}
+
+// unexpandedRef returns the first $NAME or ${NAME} left in the words after substitution.
+func unexpandedRef(toks []string) string {
+	for _, t := range toks {
+		for i := strings.IndexByte(t, '$'); i >= 0 && i+1 < len(t); {
+			j := i + 1
+			if t[j] == '{' {
+				j++
+			}
+			if j < len(t) && (isAlpha(t[j]) || t[j] == '_') {
+				k := j + 1
+				for k < len(t) && (isAlnum(t[k]) || t[k] == '_') {
+					k++
+				}
+				return "$" + t[j:k]
+			}
+			n := strings.IndexByte(t[i+1:], '$')
+			if n < 0 {
+				break
+			}
+			i += 1 + n
+		}
+	}
+	return ""
 }

@@ -2,9 +2,18 @@ package provider
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/vip-manager/terraform-provider-vip/internal/keepalived"
+	"github.com/vip-manager/terraform-provider-vip/internal/vipset"
 )
 
 var _ datasource.DataSource = (*keepalivedConfigDataSource)(nil)
@@ -14,19 +23,354 @@ func NewKeepalivedConfigDataSource() datasource.DataSource { return &keepalivedC
 
 type keepalivedConfigDataSource struct{}
 
+// maxWarnings keeps a noisy configuration from burying the plan: the rest are summed up.
+const maxWarnings = 25
+
+type keepalivedConfigModel struct {
+	Path              types.String            `tfsdk:"path"`
+	Content           types.String            `tfsdk:"content"`
+	BaseDir           types.String            `tfsdk:"base_dir"`
+	ConfigID          types.String            `tfsdk:"config_id"`
+	ForwardingMethods types.List              `tfsdk:"forwarding_methods"`
+	RealServers       map[string]kaRealServer `tfsdk:"real_servers"`
+	VirtualServers    []kaVirtualServer       `tfsdk:"virtual_servers"`
+	Files             []types.String          `tfsdk:"files"`
+	SHA256            types.String            `tfsdk:"sha256"`
+	PortConflicts     []kaPortConflict        `tfsdk:"port_conflicts"`
+}
+
+type kaRealServer struct {
+	VIPs     []types.String `tfsdk:"vips"`
+	Services []kaService    `tfsdk:"services"`
+}
+
+type kaService struct {
+	VIP              types.String `tfsdk:"vip"`
+	Port             types.Int64  `tfsdk:"port"`
+	Protocol         types.String `tfsdk:"protocol"`
+	ForwardingMethod types.String `tfsdk:"forwarding_method"`
+	Sorry            types.Bool   `tfsdk:"sorry"`
+}
+
+type kaVirtualServer struct {
+	Address          types.String `tfsdk:"address"`
+	Port             types.Int64  `tfsdk:"port"`
+	Protocol         types.String `tfsdk:"protocol"`
+	Fwmark           types.Int64  `tfsdk:"fwmark"`
+	Group            types.String `tfsdk:"group"`
+	ForwardingMethod types.String `tfsdk:"forwarding_method"`
+	File             types.String `tfsdk:"file"`
+	Line             types.Int64  `tfsdk:"line"`
+	RealServers      []kaBackend  `tfsdk:"real_servers"`
+	SorryServer      *kaBackend   `tfsdk:"sorry_server"`
+}
+
+type kaBackend struct {
+	Address          types.String `tfsdk:"address"`
+	Port             types.Int64  `tfsdk:"port"`
+	Weight           types.Int64  `tfsdk:"weight"`
+	ForwardingMethod types.String `tfsdk:"forwarding_method"`
+}
+
+type kaPortConflict struct {
+	RealServer    types.String   `tfsdk:"real_server"`
+	VIP           types.String   `tfsdk:"vip"`
+	ServedPorts   []types.String `tfsdk:"served_ports"`
+	UnservedPorts []types.String `tfsdk:"unserved_ports"`
+	File          types.String   `tfsdk:"file"`
+	Line          types.Int64    `tfsdk:"line"`
+	Message       types.String   `tfsdk:"message"`
+}
+
 func (d *keepalivedConfigDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_keepalived_config"
 }
 
+func backendAttributes() map[string]schema.Attribute {
+	return map[string]schema.Attribute{
+		"address":           schema.StringAttribute{Computed: true, MarkdownDescription: "Canonical address of the server."},
+		"port":              schema.Int64Attribute{Computed: true, MarkdownDescription: "Port keepalived installs (the virtual server's port for DR and TUN, 0 for fwmark services)."},
+		"weight":            schema.Int64Attribute{Computed: true, MarkdownDescription: "Initial weight."},
+		"forwarding_method": schema.StringAttribute{Computed: true, MarkdownDescription: "Effective forwarding method: `NAT`, `DR` or `TUN`."},
+	}
+}
+
 func (d *keepalivedConfigDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Reads keepalived.conf into per-real-server VIP lists.",
+		MarkdownDescription: "Reads a keepalived.conf exactly as keepalived 2.x reads it and tells, per real server, which VIPs it " +
+			"must hold locally: the VIPs of the services it is reached by with direct routing or tunnelling. Includes, " +
+			"`$NAME` definitions, `@id` conditionals, `~SEQ`/`~LST`, virtual server groups (ranges, CIDR, IPv6, fwmark) and " +
+			"keepalived's defaults and dropped entries are all applied. What keepalived ignores or only logs becomes a " +
+			"warning with file and line; what would make the result untrustworthy (unbalanced braces, an unreadable include, " +
+			"a bad address, an unknown `lb_kind`, an undefined `$NAME` in an LVS line) is an error with file and line.",
 		Attributes: map[string]schema.Attribute{
-			"path": schema.StringAttribute{Optional: true},
+			"path": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Path of the main keepalived.conf. Includes resolve relative to the including file, as in keepalived. Exactly one of `path` and `content` is required.",
+				Validators: []validator.String{
+					stringvalidator.ExactlyOneOf(path.MatchRoot("path"), path.MatchRoot("content")),
+					stringvalidator.LengthAtLeast(1),
+				},
+			},
+			"content": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "The configuration text itself. Includes are only allowed when `base_dir` is set.",
+			},
+			"base_dir": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Directory that relative includes in `content` resolve against.",
+				Validators: []validator.String{
+					stringvalidator.ConflictsWith(path.MatchRoot("path")),
+					stringvalidator.LengthAtLeast(1),
+				},
+			},
+			"config_id": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "keepalived's config id (`keepalived -i ID`), for `@ID` and `@^ID` lines. Unset, `@ID` lines are dropped " +
+					"and `@^ID` lines kept, as with an id no line names.",
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"forwarding_methods": schema.ListAttribute{
+				ElementType: types.StringType,
+				Optional:    true,
+				Computed:    true,
+				MarkdownDescription: "Forwarding methods whose real servers must hold the VIP locally. Defaults to `[\"DR\", \"TUN\"]`; " +
+					"`NAT` real servers are reached at their own address.",
+				Validators: []validator.List{
+					listvalidator.SizeAtLeast(1),
+					listvalidator.UniqueValues(),
+					listvalidator.ValueStringsAre(stringvalidator.OneOf("NAT", "DR", "TUN")),
+				},
+			},
+			"real_servers": schema.MapNestedAttribute{
+				Computed: true,
+				MarkdownDescription: "Real and sorry servers reached by one of `forwarding_methods`, keyed by canonical address. " +
+					"A server missing here needs no VIP.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"vips": schema.ListAttribute{
+						ElementType:         types.StringType,
+						Computed:            true,
+						MarkdownDescription: "VIPs the server must hold: canonical, IPv4 before IPv6, in numeric order, without duplicates.",
+					},
+					"services": schema.ListNestedAttribute{
+						Computed:            true,
+						MarkdownDescription: "The services behind those VIPs.",
+						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+							"vip":               schema.StringAttribute{Computed: true, MarkdownDescription: "VIP."},
+							"port":              schema.Int64Attribute{Computed: true, MarkdownDescription: "Port (0: all ports, a persistent service)."},
+							"protocol":          schema.StringAttribute{Computed: true, MarkdownDescription: "`TCP`, `UDP` or `SCTP`."},
+							"forwarding_method": schema.StringAttribute{Computed: true, MarkdownDescription: "`DR`, `TUN` or `NAT`."},
+							"sorry":             schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the server is the service's sorry server."},
+						}},
+					},
+				}},
+			},
+			"virtual_servers": schema.ListNestedAttribute{
+				Computed: true,
+				MarkdownDescription: "Every service keepalived would install, in file order: a virtual server with an address, " +
+					"one element per address of a `virtual_server group`, or a fwmark service. Dropped entries are absent.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"address":           schema.StringAttribute{Computed: true, MarkdownDescription: "VIP (null for fwmark services)."},
+					"port":              schema.Int64Attribute{Computed: true, MarkdownDescription: "Port (0 for fwmark and all-ports services)."},
+					"protocol":          schema.StringAttribute{Computed: true, MarkdownDescription: "`TCP`, `UDP`, `SCTP` or `NONE` (fwmark); keepalived defaults to `UDP`."},
+					"fwmark":            schema.Int64Attribute{Computed: true, MarkdownDescription: "Firewall mark (null unless a fwmark service)."},
+					"group":             schema.StringAttribute{Computed: true, MarkdownDescription: "virtual_server_group name (null unless from a group)."},
+					"forwarding_method": schema.StringAttribute{Computed: true, MarkdownDescription: "Default forwarding method of the virtual server (keepalived defaults to `NAT`)."},
+					"file":              schema.StringAttribute{Computed: true, MarkdownDescription: "File of the virtual_server line."},
+					"line":              schema.Int64Attribute{Computed: true, MarkdownDescription: "Line of the virtual_server line."},
+					"real_servers": schema.ListNestedAttribute{
+						Computed:            true,
+						MarkdownDescription: "Real servers, in keepalived's order.",
+						NestedObject:        schema.NestedAttributeObject{Attributes: backendAttributes()},
+					},
+					"sorry_server": schema.SingleNestedAttribute{
+						Computed:            true,
+						MarkdownDescription: "Sorry server, if any.",
+						Attributes:          backendAttributes(),
+					},
+				}},
+			},
+			"files": schema.ListAttribute{
+				ElementType:         types.StringType,
+				Computed:            true,
+				MarkdownDescription: "Every file read, in the order keepalived opens them.",
+			},
+			"sha256": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "SHA-256 of the expanded configuration text (after includes, definitions, conditionals and sequences).",
+			},
+			"port_conflicts": schema.ListNestedAttribute{
+				Computed: true,
+				MarkdownDescription: "Real servers that hold a VIP for some ports while other ports of that VIP are served only by " +
+					"other servers: their own connections to those ports are delivered locally and fail. Each is also a warning. " +
+					"Use it in a `check` block or a precondition to refuse such a configuration.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"real_server":    schema.StringAttribute{Computed: true, MarkdownDescription: "Real server address."},
+					"vip":            schema.StringAttribute{Computed: true, MarkdownDescription: "VIP it holds."},
+					"served_ports":   schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Ports of the VIP it serves, as `PROTOCOL/PORT`."},
+					"unserved_ports": schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Ports of the VIP only other servers serve."},
+					"file":           schema.StringAttribute{Computed: true, MarkdownDescription: "File of the first virtual_server serving an unserved port."},
+					"line":           schema.Int64Attribute{Computed: true, MarkdownDescription: "Its line."},
+					"message":        schema.StringAttribute{Computed: true, MarkdownDescription: "Human-readable description, with every file:line."},
+				}},
+			},
 		},
 	}
 }
 
-func (d *keepalivedConfigDataSource) Read(_ context.Context, _ datasource.ReadRequest, resp *datasource.ReadResponse) {
-	resp.Diagnostics.AddError("Not implemented", "vip_keepalived_config is not implemented yet.")
+func (d *keepalivedConfigDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var m keepalivedConfigModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	methodNames := []string{"DR", "TUN"}
+	if !m.ForwardingMethods.IsNull() && !m.ForwardingMethods.IsUnknown() {
+		methodNames = nil
+		resp.Diagnostics.Append(m.ForwardingMethods.ElementsAs(ctx, &methodNames, false)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	methods := make([]keepalived.Method, 0, len(methodNames))
+	for _, n := range methodNames {
+		meth, ok := keepalived.ParseMethod(n)
+		if !ok {
+			resp.Diagnostics.AddAttributeError(path.Root("forwarding_methods"), "Invalid forwarding method",
+				fmt.Sprintf("%q is not one of NAT, DR, TUN.", n))
+			return
+		}
+		methods = append(methods, meth)
+	}
+	fm, diags := types.ListValueFrom(ctx, types.StringType, methodNames)
+	resp.Diagnostics.Append(diags...)
+	m.ForwardingMethods = fm
+
+	opts := keepalived.Options{ConfigID: m.ConfigID.ValueString(), BaseDir: m.BaseDir.ValueString()}
+	var (
+		cfg   *keepalived.Config
+		kdiag keepalived.Diagnostics
+	)
+	if !m.Path.IsNull() {
+		cfg, kdiag = keepalived.ParseFile(m.Path.ValueString(), opts)
+	} else {
+		cfg, kdiag = keepalived.Parse("content", m.Content.ValueString(), opts)
+	}
+	warnings := 0
+	warn := func(summary, detail string) {
+		warnings++
+		if warnings <= maxWarnings {
+			resp.Diagnostics.AddWarning(summary, detail)
+		}
+	}
+	for _, kd := range kdiag {
+		summary := fmt.Sprintf("keepalived.conf %s: %s", kd.Pos, kd.Summary)
+		if kd.Severity == keepalived.SeverityError {
+			resp.Diagnostics.AddError(summary, kd.Detail)
+		} else {
+			warn(summary, kd.Detail)
+		}
+	}
+	if kdiag.HasError() {
+		// Never a partial result: a resource must not converge to a VIP list read from a
+		// configuration keepalived would read differently.
+		return
+	}
+	res, err := vipset.Build(cfg, vipset.Options{Methods: methods})
+	if err != nil {
+		resp.Diagnostics.AddError("keepalived.conf: too many services", err.Error())
+		return
+	}
+	for _, n := range res.Notices {
+		warn(fmt.Sprintf("keepalived.conf %s: %s", n.Pos, n.Summary), "")
+	}
+	for _, c := range res.Conflicts {
+		warn(fmt.Sprintf("keepalived.conf %s: port conflict: real server %s, VIP %s", c.Pos, c.RealServer, c.VIP), c.Message())
+	}
+	if warnings > maxWarnings {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("keepalived.conf: %d more warnings", warnings-maxWarnings),
+			"Only the first warnings are shown.")
+	}
+
+	m.RealServers = make(map[string]kaRealServer, len(res.RealServers))
+	for _, rs := range res.RealServers {
+		out := kaRealServer{VIPs: make([]types.String, 0, len(rs.VIPs)), Services: make([]kaService, 0, len(rs.Services))}
+		for _, v := range rs.VIPs {
+			out.VIPs = append(out.VIPs, types.StringValue(v.String()))
+		}
+		for _, s := range rs.Services {
+			out.Services = append(out.Services, kaService{
+				VIP:              types.StringValue(s.VIP.String()),
+				Port:             types.Int64Value(int64(s.Port)),
+				Protocol:         types.StringValue(s.Protocol.String()),
+				ForwardingMethod: types.StringValue(s.Method.String()),
+				Sorry:            types.BoolValue(s.Sorry),
+			})
+		}
+		m.RealServers[rs.Address.String()] = out
+	}
+	m.VirtualServers = make([]kaVirtualServer, 0, len(res.Services))
+	for _, s := range res.Services {
+		vs := kaVirtualServer{
+			Address:          types.StringNull(),
+			Port:             types.Int64Value(int64(s.Port)),
+			Protocol:         types.StringValue(s.Protocol.String()),
+			Fwmark:           types.Int64Null(),
+			Group:            types.StringNull(),
+			ForwardingMethod: types.StringValue(s.Method.String()),
+			File:             types.StringValue(s.Pos.File),
+			Line:             types.Int64Value(int64(s.Pos.Line)),
+			RealServers:      make([]kaBackend, 0, len(s.Backends)),
+		}
+		if s.Address.IsValid() {
+			vs.Address = types.StringValue(s.Address.String())
+		}
+		if s.HasFwmark {
+			vs.Fwmark = types.Int64Value(int64(s.Fwmark))
+		}
+		if s.Group != "" {
+			vs.Group = types.StringValue(s.Group)
+		}
+		for _, b := range s.Backends {
+			vs.RealServers = append(vs.RealServers, backendModel(b))
+		}
+		if s.Sorry != nil {
+			b := backendModel(*s.Sorry)
+			vs.SorryServer = &b
+		}
+		m.VirtualServers = append(m.VirtualServers, vs)
+	}
+	m.Files = make([]types.String, 0, len(cfg.Files))
+	for _, f := range cfg.Files {
+		m.Files = append(m.Files, types.StringValue(f))
+	}
+	m.SHA256 = types.StringValue(cfg.SHA256)
+	m.PortConflicts = make([]kaPortConflict, 0, len(res.Conflicts))
+	for _, c := range res.Conflicts {
+		pc := kaPortConflict{
+			RealServer: types.StringValue(c.RealServer.String()),
+			VIP:        types.StringValue(c.VIP.String()),
+			File:       types.StringValue(c.Pos.File),
+			Line:       types.Int64Value(int64(c.Pos.Line)),
+			Message:    types.StringValue(c.Message()),
+		}
+		for _, p := range c.Served {
+			pc.ServedPorts = append(pc.ServedPorts, types.StringValue(p))
+		}
+		for _, p := range c.NotServed {
+			pc.UnservedPorts = append(pc.UnservedPorts, types.StringValue(p))
+		}
+		m.PortConflicts = append(m.PortConflicts, pc)
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func backendModel(b vipset.Backend) kaBackend {
+	return kaBackend{
+		Address:          types.StringValue(b.Address.String()),
+		Port:             types.Int64Value(int64(b.Port)),
+		Weight:           types.Int64Value(int64(b.Weight)),
+		ForwardingMethod: types.StringValue(b.Method.String()),
+	}
 }

@@ -1,0 +1,7 @@
+terraform {
+  required_providers {
+    vip = {
+      source = "vip-manager/vip"
+    }
+  }
+}

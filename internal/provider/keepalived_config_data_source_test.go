@@ -1,0 +1,251 @@
+package provider
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+)
+
+// The configurations live with the reader's test data.
+func kaTestdata(t *testing.T, name string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "keepalived", "testdata", "provider", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func strList(vs ...string) knownvalue.Check {
+	cs := make([]knownvalue.Check, len(vs))
+	for i, v := range vs {
+		cs[i] = knownvalue.StringExact(v)
+	}
+	return knownvalue.ListExact(cs)
+}
+
+func TestAccKeepalivedConfig_pathWithIncludes(t *testing.T) {
+	main := kaTestdata(t, "main.conf")
+	ds := "data.vip_keepalived_config.lb"
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: `data "vip_keepalived_config" "lb" { path = "` + main + `" }`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("files"), strList(
+					main, kaTestdata(t, "conf.d/dns.conf"), kaTestdata(t, "conf.d/web.conf"))),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("forwarding_methods"), strList("DR", "TUN")),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.10.2").AtMapKey("vips"),
+					strList("10.10.0.53", "10.10.0.54", "10.10.0.80")),
+				// Without config_id, the @lb2 virtual server (TUN) does not exist.
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.10.1").AtMapKey("vips"),
+					strList("10.10.0.80")),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("virtual_servers").AtSliceIndex(2), knownvalue.ObjectExact(map[string]knownvalue.Check{
+					"address":           knownvalue.StringExact("10.10.0.80"),
+					"port":              knownvalue.Int64Exact(80),
+					"protocol":          knownvalue.StringExact("TCP"),
+					"fwmark":            knownvalue.Null(),
+					"group":             knownvalue.Null(),
+					"forwarding_method": knownvalue.StringExact("DR"),
+					"file":              knownvalue.StringExact(kaTestdata(t, "conf.d/web.conf")),
+					"line":              knownvalue.Int64Exact(1),
+					"sorry_server":      knownvalue.Null(),
+					"real_servers": knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.ObjectExact(map[string]knownvalue.Check{
+							"address": knownvalue.StringExact("192.168.10.2"), "port": knownvalue.Int64Exact(80),
+							"weight": knownvalue.Int64Exact(1), "forwarding_method": knownvalue.StringExact("DR"),
+						}),
+						knownvalue.ObjectExact(map[string]knownvalue.Check{
+							"address": knownvalue.StringExact("192.168.10.1"), "port": knownvalue.Int64Exact(80),
+							"weight": knownvalue.Int64Exact(3), "forwarding_method": knownvalue.StringExact("DR"),
+						}),
+					}),
+				})),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("virtual_servers").AtSliceIndex(0).AtMapKey("group"), knownvalue.StringExact("DNS")),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("port_conflicts"), knownvalue.ListSizeExact(0)),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("sha256"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{64}$`))),
+			},
+		}},
+	})
+}
+
+func TestAccKeepalivedConfig_configID(t *testing.T) {
+	main := kaTestdata(t, "main.conf")
+	ds := "data.vip_keepalived_config.lb"
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: `data "vip_keepalived_config" "lb" {
+  path      = "` + main + `"
+  config_id = "lb2"
+}`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.10.1").AtMapKey("vips"),
+					strList("10.10.0.80", "10.10.0.81")),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.10.1").AtMapKey("services").AtSliceIndex(1),
+					knownvalue.ObjectExact(map[string]knownvalue.Check{
+						"vip": knownvalue.StringExact("10.10.0.81"), "port": knownvalue.Int64Exact(80), "protocol": knownvalue.StringExact("TCP"),
+						"forwarding_method": knownvalue.StringExact("TUN"), "sorry": knownvalue.Bool(false),
+					})),
+			},
+		}, {
+			// Only DR: the TUN service no longer needs the VIP locally.
+			Config: `data "vip_keepalived_config" "lb" {
+  path               = "` + main + `"
+  config_id          = "lb2"
+  forwarding_methods = ["DR"]
+}`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.10.1").AtMapKey("vips"), strList("10.10.0.80")),
+			},
+		}},
+	})
+}
+
+const conflictConf = `virtual_server 10.20.0.1 80 {
+    protocol TCP
+    lb_kind DR
+    real_server 192.168.20.1 80 {
+    }
+    real_server 192.168.20.2 80 {
+    }
+}
+virtual_server 10.20.0.1 443 {
+    protocol TCP
+    lb_kind DR
+    real_server 192.168.20.2 443 {
+    }
+    sorry_server 192.168.20.9 443
+}
+`
+
+func TestAccKeepalivedConfig_contentAndPortConflict(t *testing.T) {
+	ds := "data.vip_keepalived_config.lb"
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: `data "vip_keepalived_config" "lb" {
+  content = <<-EOT
+` + conflictConf + `EOT
+}`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("files"), strList("content")),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.20.9").AtMapKey("services").AtSliceIndex(0).AtMapKey("sorry"), knownvalue.Bool(true)),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("port_conflicts"), knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{
+						"real_server":    knownvalue.StringExact("192.168.20.1"),
+						"vip":            knownvalue.StringExact("10.20.0.1"),
+						"served_ports":   strList("TCP/80"),
+						"unserved_ports": strList("TCP/443"),
+						"file":           knownvalue.StringExact("content"),
+						"line":           knownvalue.Int64Exact(9),
+					}),
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{
+						"real_server":    knownvalue.StringExact("192.168.20.9"),
+						"unserved_ports": strList("TCP/80"),
+						"line":           knownvalue.Int64Exact(1),
+					}),
+				})),
+			},
+		}, {
+			// The attribute lets a precondition refuse such a configuration.
+			Config: `data "vip_keepalived_config" "lb" {
+  content = <<-EOT
+` + conflictConf + `EOT
+}
+output "vips" {
+  value = data.vip_keepalived_config.lb.real_servers
+  precondition {
+    condition     = length(data.vip_keepalived_config.lb.port_conflicts) == 0
+    error_message = join("; ", data.vip_keepalived_config.lb.port_conflicts[*].message)
+  }
+}`,
+			ExpectError: regexp.MustCompile(`(?s)real server 192\.168\.20\.1 holds VIP 10\.20\.0\.1.*TCP/443.*content:9`),
+		}},
+	})
+}
+
+func TestAccKeepalivedConfig_errors(t *testing.T) {
+	cases := []struct {
+		name, config string
+		want         string
+	}{
+		{"unbalanced", `content = "virtual_server 10.0.0.1 80 {\n  lb_kind DR\n"`, `content: error: unbalanced braces|content: unbalanced braces`},
+		{"bad real server", `content = "virtual_server 10.0.0.1 80 {\n  lb_kind DR\n  real_server 10.0.0.300 80 {\n  }\n}\n"`, `content:3: invalid real_server address`},
+		{"unknown lb_kind", `content = "virtual_server 10.0.0.1 80 {\n  lb_kind dr\n  real_server 10.0.1.1 80 {\n  }\n}\n"`, `content:2: unknown lb_kind "dr"`},
+		{"undefined name", `content = "virtual_server $VIP 80 {\n  real_server 10.0.1.1 80 {\n  }\n}\n"`, `content:1: \$VIP is not defined`},
+		{"missing include", `path = "` + kaTestdata(t, "broken/missing-include.conf") + `"`, `missing-include.conf:3: included file .*nowhere.conf does not exist`},
+		{"include without base_dir", `content = "include x.conf\n"`, `content:1: relative include "x.conf"`},
+		{"path and content", `path = "x"
+content = "y"`, `(?i)invalid attribute combination`},
+		{"bad method", `content = "x"
+forwarding_methods = ["DSR"]`, `value must be one of`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resource.UnitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      "data \"vip_keepalived_config\" \"lb\" {\n" + tc.config + "\n}",
+					ExpectError: regexp.MustCompile(tc.want),
+				}},
+			})
+		})
+	}
+}
+
+// TestKeepalivedConfigWarnings checks the diagnostics themselves (terraform-plugin-testing
+// does not expose warnings): the port conflict and keepalived's own complaints arrive as
+// warnings naming file and line.
+func TestKeepalivedConfigWarnings(t *testing.T) {
+	ctx := context.Background()
+	srv, err := testAccProtoV6ProviderFactories["vip"]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemaResp, err := srv.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ := schemaResp.DataSourceSchemas["vip_keepalived_config"].ValueType().(tftypes.Object)
+	vals := map[string]tftypes.Value{}
+	for name, at := range typ.AttributeTypes {
+		vals[name] = tftypes.NewValue(at, nil)
+	}
+	vals["content"] = tftypes.NewValue(tftypes.String, conflictConf+"virtual_server 10.20.0.2 80 {\n    real_server 192.168.20.3 {\n    }\n    bogus_keyword 1\n}\n")
+	cfg, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, vals))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := srv.ReadDataSource(ctx, &tfprotov6.ReadDataSourceRequest{TypeName: "vip_keepalived_config", Config: &cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range resp.Diagnostics {
+		if d.Severity != tfprotov6.DiagnosticSeverityWarning {
+			t.Errorf("unexpected %v: %s: %s", d.Severity, d.Summary, d.Detail)
+		}
+		got = append(got, d.Summary+" | "+d.Detail)
+	}
+	all := strings.Join(got, "\n")
+	for _, want := range []string{
+		"content:9: port conflict: real server 192.168.20.1, VIP 10.20.0.1",
+		"content:19: unknown keyword \"bogus_keyword\"",
+		"content:16: virtual server 10.20.0.2:80: no protocol set; keepalived defaults to UDP",
+		"content:16: virtual server 10.20.0.2:80: no forwarding method set; keepalived defaults to NAT",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing warning %q in:\n%s", want, all)
+		}
+	}
+}
