@@ -61,3 +61,8 @@ output "vips" {
   description = "VIPs per real server, as applied."
   value       = { for addr, rs in vip_dummy_interface.rs : addr => rs.addresses }
 }
+
+output "port_conflicts" {
+  description = "Real servers whose own connections to some port of a VIP they hold would stay local (see the warning)."
+  value       = data.vip_keepalived_config.director.port_conflicts[*].message
+}
