@@ -96,3 +96,38 @@ func (ds *Diagnostics) warnf(pos Pos, format string, args ...any) {
 func (ds *Diagnostics) errorf(pos Pos, detail, format string, args ...any) {
 	ds.add(SeverityError, pos, fmt.Sprintf(format, args...), detail)
 }
+
+// sink collects the diagnostics of one stage (line reader or dispatcher), each tagged with the
+// number of the logical line it concerns, so that the stages can run concurrently and their
+// findings still be reported in input order.
+type sink struct {
+	list Diagnostics
+	seqs []int
+	seq  int // current logical line number
+}
+
+func (s *sink) warnf(pos Pos, format string, args ...any) {
+	s.list.warnf(pos, format, args...)
+	s.seqs = append(s.seqs, s.seq)
+}
+
+func (s *sink) errorf(pos Pos, detail, format string, args ...any) {
+	s.list.errorf(pos, detail, format, args...)
+	s.seqs = append(s.seqs, s.seq)
+}
+
+// merge interleaves the findings of two stages in input order (a before b on the same line).
+func merge(a, b *sink) Diagnostics {
+	out := make(Diagnostics, 0, len(a.list)+len(b.list))
+	i, j := 0, 0
+	for i < len(a.list) || j < len(b.list) {
+		if j >= len(b.list) || (i < len(a.list) && a.seqs[i] <= b.seqs[j]) {
+			out = append(out, a.list[i])
+			i++
+		} else {
+			out = append(out, b.list[j])
+			j++
+		}
+	}
+	return out
+}

@@ -11,26 +11,25 @@ func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
 // resolve against opts.BaseDir (and are refused when it is empty). The Config is complete only
 // when the Diagnostics hold no error.
 func Parse(name, content string, opts Options) (*Config, Diagnostics) {
-	var diags Diagnostics
-	r := newReader(opts, &diags)
+	r := newReader(opts)
 	dir := ""
 	if opts.BaseDir != "" {
 		dir = filepath.Clean(opts.BaseDir)
 	}
 	r.pushMain(name, dir, content)
-	return run(r, &diags), diags
+	return run(r)
 }
 
 // ParseFile reads the configuration in path and every file it includes. Relative includes
 // resolve against the directory of the including file, as keepalived resolves them.
 func ParseFile(path string, opts Options) (*Config, Diagnostics) {
 	var diags Diagnostics
-	r := newReader(opts, &diags)
+	r := newReader(opts)
 	data, err := readFileString(path, r.limits.MaxExpandedBytes)
 	if err != nil {
 		diags.errorf(Pos{File: path}, "Check the path and that the file is readable by the user running Terraform.", "cannot read %s: %v", path, err)
 		return &Config{Files: []string{path}}, diags
 	}
 	r.pushMain(path, filepath.Dir(path), data)
-	return run(r, &diags), diags
+	return run(r)
 }

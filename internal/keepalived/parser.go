@@ -46,16 +46,24 @@ type vsBuild struct {
 
 type parser struct {
 	r     *reader
-	diags *Diagnostics
+	diags *sink
 	skip  int // keepalived's skip_sublevel
 	level int // keepalived's kw_level
 
 	pending    string
+	pendingCls uint8
 	hasPending bool
 	pendingPos Pos
 	linePos    Pos
+	lineCls    uint8
+
+	lines <-chan []lineRec
+	free  chan<- []lineRec
+	batch []lineRec
+	bi    int
 
 	toks []string
+	slab []RealServer
 	vss  []*vsBuild
 	vsgs []*vsgBuild
 }
@@ -70,16 +78,32 @@ type vsgBuild struct {
 func (p *parser) nextLine() (string, bool) {
 	if p.hasPending {
 		p.hasPending = false
-		p.linePos = p.pendingPos
+		p.linePos, p.lineCls = p.pendingPos, p.pendingCls
 		return p.pending, true
 	}
-	s, ok := p.r.readLine()
-	p.linePos = p.r.pos
-	return s, ok
+	if p.bi >= len(p.batch) {
+		if p.batch != nil {
+			select {
+			case p.free <- p.batch[:0]:
+			default:
+			}
+		}
+		b, ok := <-p.lines
+		if !ok {
+			p.batch = nil
+			return "", false
+		}
+		p.batch, p.bi = b, 0
+	}
+	rec := &p.batch[p.bi]
+	p.bi++
+	p.diags.seq++
+	p.linePos, p.lineCls = rec.pos, rec.cls
+	return rec.text, true
 }
 
 func (p *parser) unread(s string) {
-	p.pending, p.hasPending, p.pendingPos = s, true, p.linePos
+	p.pending, p.hasPending, p.pendingPos, p.pendingCls = s, true, p.linePos, p.lineCls
 }
 
 // tokenize splits a line into words as keepalived's alloc_strvec_r() does: blanks separate
@@ -88,7 +112,7 @@ func (p *parser) tokenize(s string, toks []string) []string {
 	toks = toks[:0]
 	i := 0
 	for {
-		for i < len(s) && isSpaceC(s[i]) {
+		for i < len(s) && charClass[s[i]]&clsSpace != 0 {
 			i++
 		}
 		if i >= len(s) {
@@ -105,7 +129,7 @@ func (p *parser) tokenize(s string, toks []string) []string {
 			continue
 		}
 		j := i
-		for j < len(s) && !isSpaceC(s[j]) && s[j] != '"' {
+		for j < len(s) && charClass[s[j]]&clsSpace == 0 && s[j] != '"' {
 			j++
 		}
 		toks = append(toks, s[i:j])
@@ -127,12 +151,17 @@ func (p *parser) processStream(lv level, needBob bool) bool {
 		if !ok {
 			return false
 		}
-		p.toks = p.tokenize(line, p.toks)
-		toks := p.toks
-		if len(toks) == 0 {
-			continue
+		// Most lines are one keyword and plain values: split them into words only when needed.
+		var toks []string
+		str, simple := firstWord(line, p.lineCls)
+		if !simple {
+			p.toks = p.tokenize(line, p.toks)
+			toks = p.toks
+			if len(toks) == 0 {
+				continue
+			}
+			str = toks[0]
 		}
-		str := toks[0]
 		if p.skip == -1 {
 			if str == "{" {
 				p.skip = 1
@@ -142,14 +171,24 @@ func (p *parser) processStream(lv level, needBob bool) bool {
 			p.skip = 0
 		}
 		if p.skip > 0 {
-			for _, t := range toks {
-				str = t
-				if t == "{" {
+			if simple {
+				// Without quotes, a brace is always a line of its own.
+				switch line {
+				case "{":
 					p.skip++
-				} else if t == "}" {
+				case "}":
 					p.skip--
-					if p.skip == 0 {
-						break
+				}
+			} else {
+				for _, t := range toks {
+					str = t
+					if t == "{" {
+						p.skip++
+					} else if t == "}" {
+						p.skip--
+						if p.skip == 0 {
+							break
+						}
 					}
 				}
 			}
@@ -175,10 +214,14 @@ func (p *parser) processStream(lv level, needBob bool) bool {
 			p.warnf("unexpected '}' at the top level; keepalived ignores it (the block it was meant to close ended earlier)")
 			continue
 		}
-		kw, found := lookup(lv, str)
-		if !found {
+		kw := lookup(lv, str)
+		if kw == nil {
 			p.warnf("unknown keyword %q; keepalived ignores it", str)
 			continue
+		}
+		if simple && (kw.needsParam || kw.handler != nil) {
+			p.toks = p.tokenize(line, p.toks)
+			toks = p.toks
 		}
 		call := !kw.inactive && kw.handler != nil
 		if kw.needsParam && len(toks) < 2 {
@@ -198,14 +241,15 @@ func (p *parser) processStream(lv level, needBob bool) bool {
 		}
 		bobNeeded := false
 		if kw.hasSub {
-			if toks[len(toks)-1] == "{" {
+			// Without quotes a brace is a line of its own, so the block's '{' comes next.
+			if toks != nil && toks[len(toks)-1] == "{" {
 				toks = toks[:len(toks)-1]
 			} else {
 				bobNeeded = true
 			}
 		}
 		if call && lv != levelGeneric {
-			if ref := unexpandedRef(toks); ref != "" {
+			if ref := unexpandedRef(toks, p.lineCls); ref != "" {
 				p.errorf("Define it with `$NAME=value` (no blank before '=') before its first use, and check @id conditionals around the definition. "+
 					"keepalived substitutes $NAME only when followed by a blank, ',', ')' or the end of the line; use ${NAME} elsewhere.",
 					"%s is not defined (or cannot be substituted here); keepalived would use the text %q literally", ref, toks[len(toks)-1])
@@ -258,6 +302,7 @@ func (p *parser) skipOptionalBlock() {
 	}
 }
 
+// Keyword tables. lookup returns pointers to these so that the hot path copies nothing.
 var (
 	genericKW  = kwInfo{maybeBlock: true}
 	genericSub = kwInfo{hasSub: true, sub: levelGeneric}
@@ -266,72 +311,86 @@ var (
 	inactiveKW = kwInfo{inactive: true}
 	inactSub   = kwInfo{inactive: true, hasSub: true, sub: levelGeneric}
 	checkerKW  = kwInfo{hasSub: true, sub: levelGeneric}
+
+	vsKW           = kwInfo{hasSub: true, sub: levelVS, handler: (*parser).vsHandler, close: (*parser).vsEnd, needsParam: true}
+	vsgKW          = kwInfo{handler: (*parser).vsgHandler, needsParam: true}
+	rsKW           = kwInfo{hasSub: true, sub: levelRS, handler: (*parser).rsHandler, close: (*parser).rsEnd, needsParam: true}
+	vsMethodKW     = kwInfo{handler: (*parser).vsMethodHandler, needsParam: true}
+	protocolKW     = kwInfo{handler: (*parser).protocolHandler, needsParam: true}
+	ipFamilyKW     = kwInfo{handler: (*parser).ipFamilyHandler, needsParam: true}
+	granularityKW  = kwInfo{handler: (*parser).granularityHandler, needsParam: true}
+	vsWeightKW     = kwInfo{handler: (*parser).vsWeightHandler, needsParam: true}
+	sorryKW        = kwInfo{handler: (*parser).sorryHandler, needsParam: true}
+	sorryMethodKW  = kwInfo{handler: (*parser).sorryMethodHandler, needsParam: true}
+	sorryInhibitKW = kwInfo{handler: (*parser).sorryInhibitHandler}
+	rsWeightKW     = kwInfo{handler: (*parser).rsWeightHandler, needsParam: true}
+	rsMethodKW     = kwInfo{handler: (*parser).rsMethodHandler, needsParam: true}
 )
 
-func lookup(lv level, kw string) (kwInfo, bool) {
+func lookup(lv level, kw string) *kwInfo {
 	switch lv {
 	case levelGeneric:
-		return genericKW, true
+		return &genericKW
 	case levelRoot:
 		switch kw {
 		case "virtual_server":
-			return kwInfo{hasSub: true, sub: levelVS, handler: (*parser).vsHandler, close: (*parser).vsEnd, needsParam: true}, true
+			return &vsKW
 		case "virtual_server_group":
-			return kwInfo{handler: (*parser).vsgHandler, needsParam: true}, true
+			return &vsgKW
 		case "global_defs", "SSL", "bfd_instance", "track_file", "vrrp_track_file":
-			return genericSub, true
+			return &genericSub
 		case "linkbeat_use_polling", "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets",
 			"use_pid_dir", "instance", "child_wait_time":
-			return plainKW, true
+			return &plainKW
 		case "vrrp_sync_group", "garp_group", "vrrp_instance", "vrrp_script", "vrrp_track_process", "track_group":
-			return inactSub, true
+			return &inactSub
 		case "static_ipaddress", "static_routes", "static_rules", "linkbeat_interfaces", "interface_up_down_delays":
-			return inactiveKW, true
+			return &inactiveKW
 		}
 	case levelVS:
 		switch kw {
 		case "real_server":
-			return kwInfo{hasSub: true, sub: levelRS, handler: (*parser).rsHandler, close: (*parser).rsEnd, needsParam: true}, true
+			return &rsKW
 		case "lb_kind", "lvs_method":
-			return kwInfo{handler: (*parser).vsMethodHandler, needsParam: true}, true
+			return &vsMethodKW
 		case "protocol":
-			return kwInfo{handler: (*parser).protocolHandler, needsParam: true}, true
+			return &protocolKW
 		case "ip_family":
-			return kwInfo{handler: (*parser).ipFamilyHandler, needsParam: true}, true
+			return &ipFamilyKW
 		case "persistence_granularity":
-			return kwInfo{handler: (*parser).granularityHandler, needsParam: true}, true
+			return &granularityKW
 		case "weight":
-			return kwInfo{handler: (*parser).vsWeightHandler, needsParam: true}, true
+			return &vsWeightKW
 		case "sorry_server":
-			return kwInfo{handler: (*parser).sorryHandler, needsParam: true}, true
+			return &sorryKW
 		case "sorry_server_lvs_method":
-			return kwInfo{handler: (*parser).sorryMethodHandler, needsParam: true}, true
+			return &sorryMethodKW
 		case "sorry_server_inhibit":
-			return kwInfo{handler: (*parser).sorryInhibitHandler}, true
+			return &sorryInhibitKW
 		case "retry", "delay_before_retry", "warmup", "connect_timeout", "delay_loop", "lb_algo", "lvs_sched",
 			"persistence_engine", "quorum", "hysteresis":
-			return paramKW, true
+			return &paramKW
 		case "inhibit_on_failure", "hashed", "ops", "flag-1", "flag-2", "flag-3", "sh-port", "sh-fallback",
 			"mh-port", "mh-fallback", "persistence_timeout", "ha_suspend", "smtp_alert", "virtualhost",
 			"snmp_name", "alpha", "omega", "quorum_up", "quorum_down":
-			return plainKW, true
+			return &plainKW
 		}
 	case levelRS:
 		switch kw {
 		case "weight":
-			return kwInfo{handler: (*parser).rsWeightHandler, needsParam: true}, true
+			return &rsWeightKW
 		case "lvs_method":
-			return kwInfo{handler: (*parser).rsMethodHandler, needsParam: true}, true
+			return &rsMethodKW
 		case "uthreshold", "lthreshold", "retry", "delay_before_retry", "warmup", "connect_timeout", "delay_loop":
-			return paramKW, true
+			return &paramKW
 		case "inhibit_on_failure", "notify_up", "notify_down", "alpha", "smtp_alert", "virtualhost", "snmp_name":
-			return plainKW, true
+			return &plainKW
 		case "TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "SMTP_CHECK", "PING_CHECK", "UDP_CHECK",
 			"DNS_CHECK", "FILE_CHECK", "BFD_CHECK":
-			return checkerKW, true
+			return &checkerKW
 		}
 	}
-	return kwInfo{}, false
+	return nil
 }
 
 func (p *parser) curVS() *vsBuild {
@@ -573,7 +632,11 @@ func (p *parser) newServer(toks []string, what string, method Method) (*RealServ
 	if ignored != "" {
 		p.warnf("keepalived ignores %q after the %s address %s", ignored, what, a)
 	}
-	return &RealServer{Pos: p.linePos, Address: a, Port: pn, Method: method, Sorry: what == "sorry_server"}, true
+	if len(p.slab) == cap(p.slab) {
+		p.slab = make([]RealServer, 0, 256) // fewer, larger allocations for large sites
+	}
+	p.slab = append(p.slab, RealServer{Pos: p.linePos, Address: a, Port: pn, Method: method, Sorry: what == "sorry_server"})
+	return &p.slab[len(p.slab)-1], true
 }
 
 func (p *parser) rsHandler(toks []string) {
@@ -684,7 +747,7 @@ func (p *parser) vsgHandler(toks []string) {
 			hadEOB = true
 			etoks = etoks[:len(etoks)-1]
 		}
-		if ref := unexpandedRef(etoks); ref != "" {
+		if ref := unexpandedRef(etoks, p.lineCls); ref != "" {
 			p.errorf("Define it with `$NAME=value` (no blank before '=') before its first use.",
 				"%s is not defined (or cannot be substituted here) in virtual_server_group %s", ref, g.g.Name)
 		} else {
@@ -833,25 +896,87 @@ func lastOfPrefix(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
-// run parses everything, then applies keepalived's post-parse steps.
-func run(r *reader, diags *Diagnostics) *Config {
-	p := &parser{r: r, diags: diags, toks: make([]string, 0, 16)}
+// lineRec is a logical line handed from the line reader to the dispatcher.
+type lineRec struct {
+	text string
+	pos  Pos
+	cls  uint8
+}
+
+const batchLines = 512
+
+// produce runs the line reader, handing lines over in batches (recycled through free so that
+// memory stays bounded).
+func (r *reader) produce(out chan<- []lineRec, free <-chan []lineRec) {
+	defer close(out)
+	var batch []lineRec
+	for {
+		s, ok := r.readLine()
+		if !ok {
+			break
+		}
+		if batch == nil {
+			select {
+			case batch = <-free:
+			default:
+				batch = make([]lineRec, 0, batchLines)
+			}
+		}
+		batch = append(batch, lineRec{text: s, pos: r.pos, cls: r.lastCls})
+		if len(batch) == batchLines {
+			out <- batch
+			batch = nil
+		}
+	}
+	if len(batch) > 0 {
+		out <- batch
+	}
+}
+
+// run parses everything, then applies keepalived's post-parse steps. The line reader and the
+// dispatcher run concurrently: each is about half of the work on a large configuration.
+func run(r *reader) (*Config, Diagnostics) {
+	lines := make(chan []lineRec, 8)
+	free := make(chan []lineRec, 12)
+	go r.produce(lines, free)
+	p := &parser{r: r, diags: &sink{}, lines: lines, free: free, toks: make([]string, 0, 16)}
 	p.processStream(levelRoot, false)
+	for range lines { // the dispatcher reads to the end; drain in case it ever stops early
+	}
+	diags := merge(r.diags, p.diags)
+	post := &sink{}
 	if r.blockDepth > 0 && !r.fatal {
-		diags.errorf(Pos{File: r.files[0]}, "Add the missing '}' (or remove an extra '{').",
+		post.errorf(Pos{File: r.files[0]}, "Add the missing '}' (or remove an extra '{').",
 			"unbalanced braces: %d block(s) not closed at end of input", r.blockDepth)
 	}
 	cfg := &Config{Files: r.files}
 	for _, g := range p.vsgs {
 		cfg.Groups = append(cfg.Groups, g.g)
 	}
+	p.diags = post
 	p.finish(cfg)
 	cfg.SHA256 = r.sum()
-	return cfg
+	return cfg, append(diags, post.list...)
+}
+
+// firstWord returns the first word of a line when the line can be read without the full
+// tokenizer (no quotes, no leading white space); simple reports whether that was the case.
+func firstWord(line string, cls uint8) (string, bool) {
+	if cls&clsQuote != 0 || line == "" || charClass[line[0]]&clsSpace != 0 {
+		return "", false
+	}
+	i := 0
+	for i < len(line) && charClass[line[i]]&clsSpace == 0 {
+		i++
+	}
+	return line[:i], true
 }
 
 // unexpandedRef returns the first $NAME or ${NAME} left in the words after substitution.
-func unexpandedRef(toks []string) string {
+func unexpandedRef(toks []string, cls uint8) string {
+	if cls&clsDollar == 0 {
+		return ""
+	}
 	for _, t := range toks {
 		for i := strings.IndexByte(t, '$'); i >= 0 && i+1 < len(t); {
 			j := i + 1

@@ -67,7 +67,7 @@ type mlEntry struct {
 type reader struct {
 	opts   Options
 	limits Limits
-	diags  *Diagnostics
+	diags  *sink
 
 	stack []*includeFrame
 	files []string
@@ -75,6 +75,7 @@ type reader struct {
 	pos Pos
 
 	residue    string
+	residueCls uint8
 	hasResidue bool
 
 	seqs       []*seqState
@@ -88,6 +89,7 @@ type reader struct {
 	mlDef *definition // multi-line definition being collected
 
 	blockDepth int
+	lastCls    uint8 // classes of the bytes of the line readLine returned last
 	expanded   int64
 	fatal      bool
 	eof        bool
@@ -96,11 +98,11 @@ type reader struct {
 	hbuf []byte
 }
 
-func newReader(opts Options, diags *Diagnostics) *reader {
+func newReader(opts Options) *reader {
 	r := &reader{
 		opts:   opts,
 		limits: opts.Limits.withDefaults(),
-		diags:  diags,
+		diags:  &sink{},
 		defs:   make(map[string]*definition, 8),
 		hash:   sha256.New(),
 		hbuf:   make([]byte, 0, 64<<10),
@@ -184,9 +186,6 @@ func (r *reader) rawLine() (string, bool) {
 				r.pos = Pos{File: f.path, Line: f.line + 1}
 				if chunk[len(chunk)-1] == '\n' {
 					f.line++
-				}
-				if z := strings.IndexByte(chunk, 0); z >= 0 {
-					chunk = chunk[:z] // C strings end at NUL
 				}
 				for len(chunk) > 0 && (chunk[len(chunk)-1] == '\n' || chunk[len(chunk)-1] == '\r') {
 					chunk = chunk[:len(chunk)-1]
@@ -280,22 +279,60 @@ func readFileString(path string, limit int64) (string, error) {
 	}
 }
 
-// decommentSpecial marks the bytes decomment() has to look at.
-var decommentSpecial = [256]bool{'!': true, '#': true, '"': true, '\\': true}
+// Character classes of the hot path, so that one pass over a line finds everything the
+// later steps need to know about it.
+const (
+	clsSpecial = 1 << iota // decomment() must look at it: ! # " \\ NUL
+	clsDollar              // $: substitution may apply
+	clsBrace               // { or }: the line may need splitting
+	clsSpace               // isspace() in the C locale: separates words
+	clsQuote               // ": words need the full tokenizer
+)
+
+var charClass = func() (t [256]uint8) {
+	for _, c := range "!#\"\\\x00" {
+		t[c] |= clsSpecial
+	}
+	t['"'] |= clsQuote
+	t['$'] |= clsDollar
+	t['{'] |= clsBrace
+	t['}'] |= clsBrace
+	for _, c := range " \t\n\v\f\r" {
+		t[c] |= clsSpace
+	}
+	return t
+}()
 
 // decomment removes leading blanks, comments (# or ! outside double quotes), the backslash of
 // \# and \!, and trailing blanks, keeping a final backslash (a continuation) as keepalived does.
-func (r *reader) decomment(s string) string {
+// It also returns the classes of the bytes that remain (clsDollar, clsBrace), so that later
+// steps can skip lines they cannot change.
+func (r *reader) decomment(s string) (string, uint8) {
 	s = skipBlanks(s)
+	var seen uint8
+	p := 0
+	for p < len(s) {
+		c := charClass[s[p]]
+		seen |= c
+		if c&clsSpecial != 0 {
+			break
+		}
+		p++
+	}
+	if seen&clsSpecial == 0 {
+		return trimRightBlanks(s), seen
+	}
 	quote, cont := false, false
 	skip := -1
-	for p := 0; p < len(s); {
+	for p < len(s) {
 		c := s[p]
-		if !decommentSpecial[c] {
+		if charClass[c]&clsSpecial == 0 {
 			p++
 			continue
 		}
 		switch c {
+		case 0: // C strings end at NUL
+			s = s[:p]
 		case '"':
 			if skip < 0 {
 				quote = !quote
@@ -313,7 +350,6 @@ func (r *reader) decomment(s string) string {
 			}
 			s = s[:p]
 			cont = true
-			p = len(s)
 		default: // '!' or '#'
 			if !quote && skip < 0 {
 				skip = p
@@ -331,7 +367,11 @@ func (r *reader) decomment(s string) string {
 	if cont {
 		s += "\\"
 	}
-	return s
+	seen = 0
+	for i := 0; i < len(s); i++ {
+		seen |= charClass[s[i]]
+	}
+	return s, seen
 }
 
 // readLine returns the next logical line, as keepalived's read_line() would.
@@ -341,9 +381,11 @@ func (r *reader) readLine() (string, bool) {
 			return "", false
 		}
 		var buf string
+		cls := uint8(clsDollar | clsBrace | clsQuote) // unknown: assume the worst
 		switch {
 		case r.hasResidue:
 			buf, r.hasResidue = r.residue, false
+			cls = r.residueCls // a piece of a line has at most the classes of the line
 		case len(r.seqs) > 0 && len(r.seqs) > r.mlSeqDepth:
 			buf = r.seqStep()
 		case r.hasNext:
@@ -371,7 +413,7 @@ func (r *reader) readLine() (string, bool) {
 					}
 					continue
 				}
-				buf = r.decomment(raw)
+				buf, cls = r.decomment(raw)
 				if buf != "" {
 					break
 				}
@@ -392,14 +434,23 @@ func (r *reader) readLine() (string, bool) {
 		if buf == "" {
 			continue
 		}
-		buf = r.expand(buf)
-		if buf == "" || r.fatal {
-			continue
+		if c := buf[0]; cls&clsDollar != 0 || c == '@' || c == '$' || c == '~' {
+			buf = r.expand(buf)
+			if buf == "" || r.fatal {
+				continue
+			}
+			cls = clsBrace | clsQuote | clsDollar
 		}
-		if r.checkInclude(buf) {
+		if buf[0] == 'i' && r.checkInclude(buf) {
 			continue
 		}
 		r.hashLine(buf)
+		r.diags.seq++
+		r.lastCls = cls
+		if cls&clsBrace == 0 {
+			return buf, true
+		}
+		r.residueCls = cls
 		return r.splitBraces(buf), true
 	}
 }
@@ -482,7 +533,7 @@ func (r *reader) expand(buf string) string {
 			if !found {
 				return nb
 			}
-			buf = r.decomment(nb)
+			buf, _ = r.decomment(nb)
 			if buf == "" {
 				return ""
 			}

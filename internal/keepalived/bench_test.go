@@ -1,0 +1,129 @@
+package keepalived
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+// writeLargeConfig writes nvs virtual servers with nrs real servers each, every real server
+// with a TCP_CHECK block: the shape of a large LVS site (10,000 x 10 is about 15 MB).
+func writeLargeConfig(path string, nvs, nrs int) (int64, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	fmt.Fprintf(w, "! generated: %d virtual servers x %d real servers\nglobal_defs {\n    router_id LVS_BENCH\n}\n\n", nvs, nrs)
+	for v := 0; v < nvs; v++ {
+		fmt.Fprintf(w, "virtual_server 10.%d.%d.%d 80 {\n    delay_loop 6\n    lb_algo wrr\n    lb_kind DR\n    persistence_timeout 50\n    protocol TCP\n\n",
+			v>>16&255, v>>8&255, v&255)
+		for r := 0; r < nrs; r++ {
+			n := v*nrs + r
+			fmt.Fprintf(w, "    real_server 172.%d.%d.%d 80 {\n        weight %d\n        TCP_CHECK {\n            connect_timeout 3\n            retry 3\n            delay_before_retry 3\n        }\n    }\n",
+				16+n>>16&15, n>>8&255, n&255, 1+r%5)
+		}
+		w.WriteString("}\n\n")
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return 0, err
+	}
+	return st.Size(), f.Close()
+}
+
+// keepalivedTestTime times `keepalived -t -f path` (best of three), or returns 0 when keepalived
+// is not installed.
+func keepalivedTestTime(b *testing.B, path string) time.Duration {
+	bin, err := exec.LookPath("keepalived")
+	if err != nil {
+		return 0
+	}
+	best := time.Duration(0)
+	for i := 0; i < 3; i++ {
+		cmd := exec.Command(bin, "-t", "-f", path)
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		d := time.Since(start)
+		if cmd.ProcessState == nil {
+			b.Fatalf("keepalived -t: %v: %s", err, out)
+		}
+		if best == 0 || d < best {
+			best = d
+		}
+	}
+	return best
+}
+
+// BenchmarkParseLarge reads a generated 10,000 x 10 configuration and compares with
+// `keepalived -t -f` on the same file in the same run. Metrics: keepalived-ns (its wall time),
+// speedup (keepalived time / our time per read), alloc/size (bytes allocated per read divided
+// by the file size: an upper bound of the peak memory a read adds).
+func BenchmarkParseLarge(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "keepalived.conf")
+	size, err := writeLargeConfig(path, 10000, 10)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ka := keepalivedTestTime(b, path)
+
+	// Check the result once, outside the timing.
+	cfg, diags := ParseFile(path, Options{})
+	if diags.HasError() || len(cfg.VirtualServers) != 10000 || len(cfg.VirtualServers[9999].RealServers) != 10 {
+		b.Fatalf("unexpected result: %d virtual servers, %v", len(cfg.VirtualServers), diags.Errors())
+	}
+	cfg = nil
+
+	// Peak heap of one read: with the collector off, everything allocated stays live.
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	old := debug.SetGCPercent(-1)
+	keep, _ := ParseFile(path, Options{})
+	runtime.ReadMemStats(&after)
+	debug.SetGCPercent(old)
+	_ = keep
+	keep = nil
+	peak := after.HeapAlloc - before.HeapAlloc
+
+	b.SetBytes(size)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, d := ParseFile(path, Options{}); d.HasError() {
+			b.Fatal(d.Errors())
+		}
+	}
+	b.StopTimer()
+	per := b.Elapsed() / time.Duration(b.N)
+	b.ReportMetric(float64(size), "file-B")
+	b.ReportMetric(float64(peak)/float64(size), "peak/size")
+	if ka > 0 {
+		b.ReportMetric(float64(ka.Nanoseconds()), "keepalived-ns")
+		b.ReportMetric(float64(ka)/float64(per), "speedup")
+	}
+}
+
+// BenchmarkParseSmall is the everyday case: one small configuration from text.
+func BenchmarkParseSmall(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("testdata", "corpus", "sample.conf"))
+	if err != nil {
+		b.Skip(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		Parse("sample.conf", string(data), Options{})
+	}
+}

@@ -1,0 +1,29 @@
+package keepalived
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+func BenchmarkReaderOnly(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "keepalived.conf")
+	size, err := writeLargeConfig(path, 10000, 10)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, _ := readFileString(path, 1<<30)
+	b.SetBytes(size)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := newReader(Options{})
+		r.pushMain(path, filepath.Dir(path), data)
+		n := 0
+		for {
+			_, ok := r.readLine()
+			if !ok {
+				break
+			}
+			n++
+		}
+	}
+}
