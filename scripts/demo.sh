@@ -45,6 +45,9 @@ say "Building the provider from this repository"
 go build -o "$bin/terraform-provider-vip" .
 go build -o "$bin/plancheck" ./scripts/demo/plancheck
 
+# Logs of the last run (sshd, keepalived, terraform plans; no keys) stay in $DEMO_LOGS.
+export DEMO_LOGS=${DEMO_LOGS:-/tmp/vip-demo-logs}
+rm -rf "$DEMO_LOGS"
 export DEMO_REPO=$repo DEMO_PROVIDER_DIR=$bin DEMO_PLANCHECK=$bin/plancheck
 rc=0
 if [ "${DEMO_LAB:-1}" = 0 ]; then
@@ -60,6 +63,6 @@ elapsed=$((SECONDS - started))
 if [ "$rc" -eq 0 ]; then
 	say "make demo passed in $((elapsed / 60))m$((elapsed % 60))s"
 else
-	say "make demo FAILED (exit $rc) after $((elapsed / 60))m$((elapsed % 60))s: see the summary above"
+	say "make demo FAILED (exit $rc) after $((elapsed / 60))m$((elapsed % 60))s: see the summary above; logs in $DEMO_LOGS"
 fi
 exit "$rc"

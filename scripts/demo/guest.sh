@@ -12,6 +12,7 @@
 #   DEMO_WORK          optional: working directory (default: a new one under /run)
 #   DEMO_ADMIN_NS      optional: run terraform in this new namespace instead of the current one
 #   DEMO_KEEP=1        optional: leave the site running at the end (for poking around)
+#   DEMO_LOGS          optional: copy logs, configs and plans there at the end (keys excluded)
 set -uo pipefail
 
 : "${DEMO_REPO:?}" "${DEMO_PROVIDER_DIR:?}" "${DEMO_PLANCHECK:?}"
@@ -33,6 +34,11 @@ TF_DIR=$DEMO_WORK/tf
 IFNAME=vip0
 
 cleanup() {
+	# Logs (sshd, keepalived, terraform's plans) survive the guest when DEMO_LOGS names a host path.
+	if [ -n "${DEMO_LOGS:-}" ]; then
+		mkdir -p "$DEMO_LOGS" && cp -r "$DEMO_WORK/." "$DEMO_LOGS/" 2>/dev/null
+		rm -rf "$DEMO_LOGS/ssh" "$DEMO_LOGS"/rs*/ssh_host_* "$DEMO_LOGS/tf/.terraform"
+	fi
 	if [ "${DEMO_KEEP:-0}" = 1 ]; then
 		say "DEMO_KEEP=1: the site is still up (namespaces ${SITE_NS_PREFIX}*); work directory $DEMO_WORK"
 		return
@@ -70,7 +76,7 @@ comma() { tr ' ' ',' <<<"$*"; }
 # --- terraform -----------------------------------------------------------------------------------
 
 tf() {
-	printf '$ terraform %s\n' "$*"
+	printf '$ terraform %s\n' "$*" >&2
 	admin env TF_CLI_CONFIG_FILE="$DEMO_WORK/terraformrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0 \
 		terraform -chdir="$TF_DIR" "$@"
 }
@@ -105,8 +111,10 @@ if ! site_up >"$DEMO_WORK/site.log" 2>&1; then
 	summary
 	exit 1
 fi
-# rs3 was set up years ago by the old script: its ARP sysctls are already the ones DR needs.
-on rs3 sh -c 'echo 1 >/proc/sys/net/ipv4/conf/all/arp_ignore; echo 2 >/proc/sys/net/ipv4/conf/all/arp_announce'
+# rs3 starts with an ARP setting of its own (arp_announce=1 from an earlier admin): destroy must give
+# that back too, even after rs3's interface was imported in step 5 (the provider keeps the values it
+# found in the interface's alias on the host, not only in Terraform state).
+on rs3 sh -c 'echo 1 >/proc/sys/net/ipv4/conf/all/arp_announce'
 declare -A RS_BEFORE
 for rs in "${SITE_RS_NAMES[@]}"; do
 	RS_BEFORE[$rs]=$(rs_state "$rs")
