@@ -1,0 +1,113 @@
+package sshhost_test
+
+import (
+	"context"
+	"flag"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vip-manager/terraform-provider-vip/internal/lab"
+	"github.com/vip-manager/terraform-provider-vip/internal/target"
+)
+
+// TestKernelLabSSHHost runs the TestLab* tests of this package inside the kernel lab, whose kernel
+// has the dummy driver: the remote Target converging a real dummy over a real sshd in a network
+// namespace, reached over a veth pair.
+//
+//	go test ./internal/target/sshhost -run KernelLab -v [-bench . -benchtime 1x]
+func TestKernelLabSSHHost(t *testing.T) {
+	var extra []string
+	if b := flag.Lookup("test.bench"); b != nil && b.Value.String() != "" {
+		extra = append(extra, "-test.bench", b.Value.String())
+		if bt := flag.Lookup("test.benchtime"); bt != nil {
+			extra = append(extra, "-test.benchtime", bt.Value.String())
+		}
+	}
+	lab.RunTestsInside(t, "^TestLab", extra...)
+}
+
+// TestLabSSHDummyLifecycle: create, re-converge (nothing to do), update, drift repaired, destroy
+// with the sysctls restored — all over one SSH connection.
+func TestLabSSHDummyLifecycle(t *testing.T) {
+	lab.Require(t, "TestKernelLabSSHHost")
+	start := time.Now()
+	r := newRemote(t)
+	ctx := context.Background()
+	all := []target.Sysctl{{Interface: "all", Key: target.KeyARPIgnore}, {Interface: "all", Key: target.KeyARPAnnounce}}
+	before, err := r.host.Observe(ctx, "vip0", all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sshd up and first observe (one SSH handshake): %s", time.Since(start))
+
+	spec := target.Spec{Name: "vip0", Addresses: prefixes("192.0.2.1/32", "192.0.2.2/32", "2001:db8::1/128"), Exclusive: true,
+		ARPIgnore: 1, ARPAnnounce: 2, ARPInterfaces: []target.IfName{"all"}}
+	step := time.Now()
+	res, err := target.Converge(ctx, r.host, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("create: %s", time.Since(step))
+	obs, err := r.host.Observe(ctx, "vip0", all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !obs.Link.Exists || obs.Link.Kind != "dummy" || !obs.Link.Up || obs.Sysctls[all[0]] != 1 || obs.Sysctls[all[1]] != 2 {
+		t.Fatalf("after create: %+v %v", obs.Link, obs.Sysctls)
+	}
+	if !samePrefixes(obs.Link.Addresses, spec.Addresses) {
+		t.Fatalf("addresses %v, want %v", obs.Link.Addresses, spec.Addresses)
+	}
+	if out := r.ns.Exec(t, "ip", "-d", "link", "show", "vip0"); !strings.Contains(out, "dummy") {
+		t.Fatalf("ip says: %s", out)
+	}
+
+	// Update: add before remove; the old address goes, the new comes.
+	spec.Previous, spec.Originals = spec.Addresses, res.Originals
+	spec.Addresses = prefixes("192.0.2.1/32", "192.0.2.3/32", "2001:db8::1/128")
+	step = time.Now()
+	if res, err = target.Converge(ctx, r.host, spec); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("update: %s", time.Since(step))
+
+	// Drift: an address added by hand on the real server is removed (exclusive).
+	r.ns.Exec(t, "ip", "addr", "add", "198.51.100.7/32", "dev", "vip0")
+	spec.Previous, spec.Originals = spec.Addresses, res.Originals
+	if res, err = target.Converge(ctx, r.host, spec); err != nil {
+		t.Fatal(err)
+	}
+	if obs, err = r.host.Observe(ctx, "vip0", nil); err != nil || !samePrefixes(obs.Link.Addresses, spec.Addresses) {
+		t.Fatalf("after drift repair: %v %v", obs.Link.Addresses, err)
+	}
+
+	step = time.Now()
+	if err := target.Destroy(ctx, r.host, "vip0", res.Originals); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("destroy: %s", time.Since(step))
+	obs, err = r.host.Observe(ctx, "vip0", all)
+	if err != nil || obs.Link.Exists || obs.Sysctls[all[0]] != before.Sysctls[all[0]] || obs.Sysctls[all[1]] != before.Sysctls[all[1]] {
+		t.Fatalf("after destroy: %+v %v %v (before %v)", obs.Link, obs.Sysctls, err, before.Sysctls)
+	}
+	if r.pool.Dials() != 1 || r.srv.Connections() != 1 {
+		t.Errorf("dials %d, sshd connections %d; want 1", r.pool.Dials(), r.srv.Connections())
+	}
+	t.Logf("whole lifecycle: %s, %d SSH connection(s)", time.Since(start), r.srv.Connections())
+}
+
+func samePrefixes(a, b []netip.Prefix) bool {
+	x, y := slices.Clone(a), slices.Clone(b)
+	cmp := func(p, q netip.Prefix) int {
+		if c := p.Addr().Compare(q.Addr()); c != 0 {
+			return c
+		}
+		return p.Bits() - q.Bits()
+	}
+	slices.SortFunc(x, cmp)
+	slices.SortFunc(y, cmp)
+	return slices.Equal(x, y)
+}
