@@ -357,3 +357,24 @@ func bastionAddress(b *sshconn.Bastion) string {
 	}
 	return b.Address
 }
+
+// SSHHostValidator checks a resource's `host` at plan time: `host`, `host:port` or `[v6]:port`,
+// a DNS name or an IP address, so that a malformed or hostile value never reaches a connection.
+type SSHHostValidator struct{}
+
+var _ validator.String = SSHHostValidator{}
+
+func (SSHHostValidator) Description(context.Context) string {
+	return "must be host, host:port or [v6]:port, with a DNS name or an IP address"
+}
+
+func (v SSHHostValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (SSHHostValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, _, err := sshconn.HostPort(req.ConfigValue.ValueString(), 22); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid host", err.Error()+".")
+	}
+}
