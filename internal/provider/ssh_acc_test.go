@@ -3,12 +3,18 @@ package provider
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/vip-manager/terraform-provider-vip/internal/lab"
 	"github.com/vip-manager/terraform-provider-vip/internal/sshconn/sshtest"
@@ -111,4 +117,102 @@ func TestSSHAccHostKeyAndSecrets(t *testing.T) {
 		}
 	}
 	t.Logf("trace log: %d bytes, no secret in it", len(trace))
+}
+
+// TestKernelLabSSHAcc runs TestSSHLabAcc* inside the kernel lab, whose kernel has the dummy
+// driver: Terraform and the provider in the guest, sshd in a network namespace of the guest
+// reached over a veth pair. Each Terraform command starts the provider afresh, so it opens one
+// SSH connection (7-10 s in the emulated guest): the steps are few on purpose.
+//
+//	go test ./internal/provider -run KernelLabSSHAcc -v
+func TestKernelLabSSHAcc(t *testing.T) {
+	lab.RunTestsInside(t, "^TestSSHLabAcc")
+}
+
+// TestSSHLabAccLifecycle: create over SSH, empty plan, drift shown and repaired, sshd down (a
+// clear error naming the host) then back (the remaining difference applied), import by
+// <host>/<name>, destroy.
+func TestSSHLabAccLifecycle(t *testing.T) {
+	lab.Require(t, "TestKernelLabSSHAcc")
+	s := newSSHSite(t)
+	addr := s.ns.NsAddr
+	ip := func(args ...string) (string, error) {
+		out, err := exec.Command("ip", append([]string{"-n", s.ns.Name}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	hasExactly := func(want ...string) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			out, err := ip("-o", "addr", "show", "dev", "vip0")
+			if err != nil {
+				return fmt.Errorf("ip addr show vip0: %v: %s", err, out)
+			}
+			n := strings.Count(out, "\n")
+			for _, w := range want {
+				if !strings.Contains(out, " "+w+" ") {
+					return fmt.Errorf("vip0 lacks %s:\n%s", w, out)
+				}
+			}
+			if n != len(want) {
+				return fmt.Errorf("vip0 has %d addresses, want %d:\n%s", n, len(want), out)
+			}
+			return nil
+		}
+	}
+	two := `"192.0.2.1", "2001:db8::1"`
+	three := `"192.0.2.1", "192.0.2.2", "2001:db8::1"`
+	res := "vip_dummy_interface.rs"
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if out, err := ip("link", "show", "vip0"); err == nil {
+				return fmt.Errorf("vip0 still exists after destroy: %s", out)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{ // create; the framework's follow-up plan must be empty
+				Config: s.config(s.knownKH, two),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("id"), knownvalue.StringExact(addr+"/vip0")),
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("host"), knownvalue.StringExact(addr)),
+				},
+				Check: hasExactly("192.0.2.1/32", "2001:db8::1/128"),
+			},
+			{ // drift on the real server: one address removed, a stranger added
+				PreConfig: func() {
+					for _, args := range [][]string{{"addr", "del", "192.0.2.1/32", "dev", "vip0"}, {"addr", "add", "198.51.100.9/32", "dev", "vip0"}} {
+						if out, err := ip(args...); err != nil {
+							t.Fatalf("ip %v: %v: %s", args, err, out)
+						}
+					}
+				},
+				Config: s.config(s.knownKH, two),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(res, plancheck.ResourceActionUpdate)},
+				},
+				Check: hasExactly("192.0.2.1/32", "2001:db8::1/128"),
+			},
+			{ // sshd down: a clear error that names the host, nothing changed
+				PreConfig:   s.srv.Stop,
+				Config:      s.config(s.knownKH, three),
+				ExpectError: regexp.MustCompile(`(?s)` + regexp.QuoteMeta(addr) + `.*(refused|no answer)`),
+			},
+			{ // sshd back: the remaining difference is applied
+				PreConfig: s.srv.Restart,
+				Config:    s.config(s.knownKH, three),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(res, plancheck.ResourceActionUpdate)},
+				},
+				Check: hasExactly("192.0.2.1/32", "192.0.2.2/32", "2001:db8::1/128"),
+			},
+			{ // import by <host>/<name>
+				ResourceName:      res,
+				ImportState:       true,
+				ImportStateId:     addr + "/vip0",
+				ImportStateVerify: true,
+				Config:            s.config(s.knownKH, three),
+			},
+		},
+	})
+	t.Logf("sshd accepted %d connection(s) since its last restart", s.srv.Connections())
 }

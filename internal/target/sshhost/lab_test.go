@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/vip-manager/terraform-provider-vip/internal/lab"
+	"github.com/vip-manager/terraform-provider-vip/internal/sshconn"
 	"github.com/vip-manager/terraform-provider-vip/internal/target"
+	"github.com/vip-manager/terraform-provider-vip/internal/target/sshhost"
 )
 
 // TestKernelLabSSHHost runs the TestLab* tests of this package inside the kernel lab, whose kernel
@@ -110,4 +112,82 @@ func samePrefixes(a, b []netip.Prefix) bool {
 	slices.SortFunc(x, cmp)
 	slices.SortFunc(y, cmp)
 	return slices.Equal(x, y)
+}
+
+// killingRunner runs the helper through the pool and, for an apply, kills sshd (with the
+// session's processes) as soon as sshd logs the session's start.
+type killingRunner struct {
+	r      *remote
+	t      *testing.T
+	killed bool
+}
+
+func (k *killingRunner) Run(ctx context.Context, host, program string, stdin []byte) (*sshconn.Result, error) {
+	if k.killed || !strings.Contains(string(stdin), "\napply ") {
+		return k.r.pool.Run(ctx, host, program, stdin)
+	}
+	k.killed = true
+	before := strings.Count(k.r.srv.Log(), "Starting session")
+	go func() {
+		for i := 0; i < 20000 && strings.Count(k.r.srv.Log(), "Starting session") == before; i++ {
+			time.Sleep(time.Millisecond)
+		}
+		k.r.srv.Stop()
+	}()
+	return k.r.pool.Run(ctx, host, program, stdin)
+}
+
+// TestLabSSHDKilledMidApply: sshd dies while the helper adds 1,000 addresses. The apply fails with
+// an error naming the host; after sshd is back, the host shows some of the addresses, all of them
+// wanted (none the state would not know about), and the next converge completes the set.
+func TestLabSSHDKilledMidApply(t *testing.T) {
+	lab.Require(t, "TestKernelLabSSHHost")
+	r := newRemote(t)
+	ctx := context.Background()
+	want := make([]netip.Prefix, 1000)
+	for i := range want {
+		want[i] = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 99, byte(i >> 8), byte(i)}), 32)
+	}
+	spec := target.Spec{Name: "vip1", Addresses: want, Exclusive: true, ARPIgnore: 1, ARPAnnounce: 2, ARPInterfaces: []target.IfName{"all"}}
+	kr := &killingRunner{r: r, t: t}
+	h, err := sshhost.New(kr, r.ns.NsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := target.Converge(ctx, h, spec)
+	if err == nil {
+		t.Fatalf("the apply finished before sshd was killed; nothing was proven")
+	}
+	if !strings.Contains(err.Error(), r.ns.NsAddr) {
+		t.Errorf("error does not name the host: %v", err)
+	}
+	t.Logf("apply with sshd killed: %v (result unknown: %v)", err, res.Unknown)
+
+	r.srv.Restart()
+	obs, err := r.host.Observe(ctx, "vip1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wanted := map[netip.Prefix]bool{}
+	for _, p := range want {
+		wanted[p] = true
+	}
+	for _, p := range obs.Link.Addresses {
+		if !wanted[p] {
+			t.Errorf("address %s on the link is not wanted", p)
+		}
+	}
+	t.Logf("after the kill: link exists %v, %d of 1000 addresses on it", obs.Link.Exists, len(obs.Link.Addresses))
+
+	spec.Previous = obs.Link.Addresses
+	if _, err := target.Converge(ctx, r.host, spec); err != nil {
+		t.Fatal(err)
+	}
+	obs, err = r.host.Observe(ctx, "vip1", nil)
+	if err != nil || !samePrefixes(obs.Link.Addresses, want) {
+		t.Fatalf("after recovery: %d addresses, %v", len(obs.Link.Addresses), err)
+	}
+	if err := target.Destroy(ctx, r.host, "vip1", nil); err != nil {
+		t.Fatal(err)
+	}
 }
