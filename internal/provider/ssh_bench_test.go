@@ -1,0 +1,158 @@
+package provider
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vip-manager/terraform-provider-vip/internal/lab"
+	"github.com/vip-manager/terraform-provider-vip/internal/sshconn/sshtest"
+)
+
+// providerBinary is the provider built on the host for the lab benchmark (building inside the
+// emulated guest would take minutes).
+var providerBinary = flag.String("vip.provider-binary", "", "path of a built terraform-provider-vip, for BenchmarkSSHLabPlan100")
+
+// TestKernelLabSSHBench builds the provider on the host and runs BenchmarkSSHLabPlan100 inside the
+// kernel lab:
+//
+//	go test ./internal/provider -run KernelLabSSHBench -bench SSHLab -benchtime 1x -v
+func TestKernelLabSSHBench(t *testing.T) {
+	if b := flag.Lookup("test.bench"); b == nil || b.Value.String() == "" {
+		t.Skip("only with -bench")
+	}
+	bin := filepath.Join(t.TempDir(), "terraform-provider-vip")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/vip-manager/terraform-provider-vip").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	lab.RunTestsInside(t, "^$", "-test.bench", "^BenchmarkSSHLab", "-test.benchtime", "1x", "-vip.provider-binary", bin)
+}
+
+// BenchmarkSSHLabPlan100 (in the kernel lab): 100 vip_dummy_interface resources spread over 5
+// real servers (5 sshd in network namespaces, 20 single-VIP dummies each). It applies them once,
+// then times `terraform plan`, which must open exactly one SSH connection per host (counted at
+// each sshd), against `terraform plan` of 100 terraform_data resources in the same run.
+// Metrics: plan-s (ours), data-plan-s, ratio (the target is <= 1.5), apply-s, conns/plan.
+func BenchmarkSSHLabPlan100(b *testing.B) {
+	lab.Require(b, "TestKernelLabSSHBench")
+	if *providerBinary == "" {
+		b.Fatal("-vip.provider-binary is not set")
+	}
+	tf, err := exec.LookPath("terraform")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	priv, pub := sshtest.KeyGen(b, dir, "client", "ed25519", "")
+	var hosts []string
+	var servers []*sshtest.Server
+	var kh strings.Builder
+	for i := 0; i < 5; i++ {
+		ns := sshtest.NewNetns(b)
+		srv := sshtest.Start(b, sshtest.Options{Netns: ns.Name, ListenAddr: ns.NsAddr,
+			AuthorizedKeys: []string{strings.TrimSpace(sshtest.ReadFile(b, pub))}})
+		hosts = append(hosts, ns.NsAddr)
+		servers = append(servers, srv)
+		fmt.Fprintf(&kh, "%s %s\n", ns.NsAddr, srv.HostKeys[0])
+	}
+	khFile := filepath.Join(dir, "known_hosts")
+	sshtest.WriteFile(b, khFile, kh.String(), 0o600)
+
+	cli := filepath.Join(dir, "cli.tfrc")
+	sshtest.WriteFile(b, cli, fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"vip-manager/vip\" = %q\n  }\n  direct {}\n}\n",
+		filepath.Dir(*providerBinary)), 0o644)
+
+	vipDir, dataDir := filepath.Join(dir, "vip"), filepath.Join(dir, "data")
+	for _, d := range []string{vipDir, dataDir} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var hostList strings.Builder
+	for _, h := range hosts {
+		fmt.Fprintf(&hostList, "%q, ", h)
+	}
+	sshtest.WriteFile(b, filepath.Join(vipDir, "main.tf"), fmt.Sprintf(`
+terraform {
+  required_providers {
+    vip = { source = "vip-manager/vip" }
+  }
+}
+provider "vip" {
+  ssh = {
+    user             = "root"
+    private_key_file = %q
+    known_hosts_file = %q
+    timeout          = "120s"
+  }
+}
+locals {
+  hosts = [%s]
+}
+resource "vip_dummy_interface" "rs" {
+  count     = 100
+  host      = local.hosts[count.index %% 5]
+  name      = "vip${floor(count.index / 5)}"
+  addresses = ["10.77.${count.index %% 5}.${floor(count.index / 5) + 1}"]
+}
+`, priv, khFile, hostList.String()), 0o644)
+	sshtest.WriteFile(b, filepath.Join(dataDir, "main.tf"), `
+resource "terraform_data" "rs" {
+  count = 100
+  input = "10.77.${count.index % 5}.${floor(count.index / 5) + 1}"
+}
+`, 0o644)
+
+	run := func(wd string, args ...string) time.Duration {
+		b.Helper()
+		cmd := exec.Command(tf, args...)
+		cmd.Dir = wd
+		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cli, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		d := time.Since(start)
+		if err != nil {
+			b.Fatalf("terraform %s in %s: %v\n%s", strings.Join(args, " "), wd, err, out)
+		}
+		return d
+	}
+	conns := func() int {
+		n := 0
+		for _, s := range servers {
+			n += s.Connections()
+		}
+		return n
+	}
+
+	apply := run(vipDir, "apply", "-auto-approve", "-input=false")
+	applyConns := conns()
+	run(dataDir, "apply", "-auto-approve", "-input=false")
+	b.Logf("apply of 100 dummies (20 VIPs on each of 5 hosts): %s, %d SSH connections", apply.Round(time.Millisecond), applyConns)
+
+	var ours, theirs time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		before := conns()
+		ours += run(vipDir, "plan", "-input=false", "-detailed-exitcode")
+		if got := conns() - before; got != 5 {
+			b.Errorf("plan opened %d SSH connections for 5 hosts", got)
+		}
+		b.StopTimer()
+		theirs += run(dataDir, "plan", "-input=false", "-detailed-exitcode")
+		b.StartTimer()
+	}
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(ours.Seconds()/n, "plan-s")
+	b.ReportMetric(theirs.Seconds()/n, "data-plan-s")
+	b.ReportMetric(float64(ours)/float64(theirs), "ratio")
+	b.ReportMetric(apply.Seconds(), "apply-s")
+	b.Logf("plan: %s per run vs terraform_data %s per run (ratio %.2f)", (ours / time.Duration(b.N)).Round(time.Millisecond),
+		(theirs / time.Duration(b.N)).Round(time.Millisecond), float64(ours)/float64(theirs))
+	run(vipDir, "destroy", "-auto-approve", "-input=false")
+}
