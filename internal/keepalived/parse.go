@@ -27,6 +27,7 @@ func ParseFile(path string, opts Options) (*Config, Diagnostics) {
 	r := newReader(opts)
 	data, err := readFileString(path, r.limits.MaxExpandedBytes)
 	if err != nil {
+		r.sum() // stops the hashing goroutine
 		diags.errorf(Pos{File: path}, "Check the path and that the file is readable by the user running Terraform.", "cannot read %s: %v", path, err)
 		return &Config{Files: []string{path}}, diags
 	}

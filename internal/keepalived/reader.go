@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -94,7 +93,7 @@ type reader struct {
 	fatal      bool
 	eof        bool
 
-	hash hash.Hash
+	hash *hasher
 	hbuf []byte
 }
 
@@ -104,7 +103,7 @@ func newReader(opts Options) *reader {
 		limits: opts.Limits.withDefaults(),
 		diags:  &sink{},
 		defs:   make(map[string]*definition, 8),
-		hash:   sha256.New(),
+		hash:   newHasher(),
 		hbuf:   make([]byte, 0, 64<<10),
 	}
 	// keepalived's built-in definitions.
@@ -123,15 +122,45 @@ func (r *reader) pushMain(path, dir, data string) {
 	r.stack = append(r.stack, &includeFrame{matches: []string{path}, next: 1, file: f})
 }
 
+// The SHA-256 of the expanded text is computed by its own goroutine, fed 64 KiB chunks, so that
+// hashing overlaps reading on a machine with a spare core.
+type hasher struct {
+	chunks chan []byte
+	free   chan []byte
+	done   chan string
+}
+
+func newHasher() *hasher {
+	h := &hasher{chunks: make(chan []byte, 2), free: make(chan []byte, 3), done: make(chan string, 1)}
+	go func() {
+		d := sha256.New()
+		for c := range h.chunks {
+			d.Write(c)
+			select {
+			case h.free <- c[:0]:
+			default:
+			}
+		}
+		h.done <- hex.EncodeToString(d.Sum(nil))
+	}()
+	return h
+}
+
 func (r *reader) sum() string {
 	r.flushHash()
-	return hex.EncodeToString(r.hash.Sum(nil))
+	close(r.hash.chunks)
+	return <-r.hash.done
 }
 
 func (r *reader) flushHash() {
-	if len(r.hbuf) > 0 {
-		r.hash.Write(r.hbuf)
-		r.hbuf = r.hbuf[:0]
+	if len(r.hbuf) == 0 {
+		return
+	}
+	r.hash.chunks <- r.hbuf
+	select {
+	case r.hbuf = <-r.hash.free:
+	default:
+		r.hbuf = make([]byte, 0, 64<<10)
 	}
 }
 
@@ -139,9 +168,7 @@ func (r *reader) hashLine(s string) {
 	if len(r.hbuf)+len(s)+1 > cap(r.hbuf) {
 		r.flushHash()
 		if len(s)+1 > cap(r.hbuf) {
-			io.WriteString(r.hash, s)
-			r.hash.Write([]byte{'\n'})
-			return
+			r.hbuf = make([]byte, 0, len(s)+1)
 		}
 	}
 	r.hbuf = append(r.hbuf, s...)
