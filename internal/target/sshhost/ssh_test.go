@@ -27,7 +27,9 @@ type remote struct {
 	host *sshhost.Host
 }
 
-func newRemote(t *testing.T) *remote {
+func newRemote(t *testing.T) *remote { return newRemoteTB(t) }
+
+func newRemoteTB(t testing.TB) *remote {
 	t.Helper()
 	sshtest.Require(t)
 	dir := t.TempDir()
@@ -170,5 +172,43 @@ func TestRemoteSSHDKilled(t *testing.T) {
 	}
 	if r.pool.Dials() != 2 {
 		t.Errorf("dials = %d, want 2", r.pool.Dials())
+	}
+}
+
+// BenchmarkRemoteObserve is one Observe (one SSH session running the helper, `ip -d -j addr
+// show`, 3 sysctl reads) over the pooled connection to a real sshd in a network namespace.
+//
+//	go test ./internal/target/sshhost -run '^$' -bench Remote
+func BenchmarkRemoteObserve(b *testing.B) {
+	r := newRemoteTB(b)
+	ctx := context.Background()
+	sc := []target.Sysctl{{Interface: "all", Key: "arp_ignore"}, {Interface: "all", Key: "arp_announce"}, {Interface: r.ns.NsIf, Key: "promote_secondaries"}}
+	if _, err := r.host.Observe(ctx, target.IfName(r.ns.NsIf), sc); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := r.host.Observe(ctx, target.IfName(r.ns.NsIf), sc); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if r.srv.Connections() != 1 {
+		b.Errorf("%d connections", r.srv.Connections())
+	}
+}
+
+// BenchmarkRemoteDial is what every Observe would cost on top without the pool: a new TCP
+// connection, key exchange, host-key check and public-key authentication.
+func BenchmarkRemoteDial(b *testing.B) {
+	r := newRemoteTB(b)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := sshconn.NewPool(*r.pool.Config())
+		if _, err := p.Get(ctx, r.ns.NsAddr); err != nil {
+			b.Fatal(err)
+		}
+		_ = p.Close()
 	}
 }
