@@ -117,10 +117,9 @@ func (c *Conn) Run(ctx context.Context, program string, stdin []byte) (*Result, 
 		return nil, fmt.Errorf("waiting for a free SSH session on %s: %w (%w)", c.Address, ctx.Err(), errSessionNotStarted)
 	}
 
-	sess, err := c.client.NewSession()
+	sess, err := c.openSession(ctx)
 	if err != nil {
-		_ = c.Close()
-		return nil, fmt.Errorf("opening an SSH session on %s: %v: %w", c.Address, err, errSessionNotStarted)
+		return nil, err
 	}
 	defer sess.Close()
 	var stdout, stderr bytes.Buffer
@@ -163,6 +162,34 @@ func (c *Conn) Run(ctx context.Context, program string, stdin []byte) (*Result, 
 		}
 	}
 	return res, nil
+}
+
+// openSession opens a session channel. A server that refuses the channel (sshd's MaxSessions set
+// below this client's maxSessions, so other sessions are running) is asked again after a pause
+// until ctx ends; the connection and the sessions on it stay up. Any other failure means the
+// connection is broken: it is closed, so that the pool dials afresh.
+func (c *Conn) openSession(ctx context.Context) (*ssh.Session, error) {
+	pause := 20 * time.Millisecond
+	for {
+		sess, err := c.client.NewSession()
+		if err == nil {
+			return sess, nil
+		}
+		var refused *ssh.OpenChannelError
+		if !errors.As(err, &refused) {
+			_ = c.Close()
+			return nil, fmt.Errorf("opening an SSH session on %s: %v: %w", c.Address, err, errSessionNotStarted)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s refused to open an SSH session (%v) until the timeout; raise MaxSessions in its sshd_config",
+				c.Address, err)
+		case <-time.After(pause):
+		}
+		if pause < time.Second {
+			pause *= 2
+		}
+	}
 }
 
 // dialer dials one host, directly or through a bastion connection.

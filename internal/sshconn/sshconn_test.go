@@ -536,3 +536,34 @@ func TestHostPort(t *testing.T) {
 		}
 	}
 }
+
+// A server with MaxSessions 1 refuses a second concurrent session: the pool waits for a free one
+// on the same connection instead of failing or dropping the connection.
+func TestPoolLowMaxSessions(t *testing.T) {
+	f := newFixture(t, sshtest.Options{Extra: []string{"MaxSessions 1"}})
+	pool := sshconn.NewPool(f.config())
+	defer pool.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := pool.Run(context.Background(), f.srv.Addr(), "sleep 0.2; echo ok", nil)
+			if err == nil && string(res.Stdout) != "ok\n" {
+				err = errors.New("output " + string(res.Stdout))
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pool.Dials() != 1 || f.srv.Connections() != 1 {
+		t.Errorf("dials %d, connections %d; want 1", pool.Dials(), f.srv.Connections())
+	}
+}
