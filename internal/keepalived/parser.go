@@ -152,8 +152,11 @@ func (p *parser) processStream(lv level, needBob bool) bool {
 			return false
 		}
 		// Most lines are one keyword and plain values: split them into words only when needed.
+		// A simple line has no quotes: a brace in it is the whole line, and its words are
+		// split on blanks. Until the keyword matters, str is the whole line.
 		var toks []string
-		str, simple := firstWord(line, p.lineCls)
+		str := line
+		simple := p.lineCls&clsQuote == 0 && charClass[line[0]]&clsSpace == 0
 		if !simple {
 			p.toks = p.tokenize(line, p.toks)
 			toks = p.toks
@@ -196,6 +199,10 @@ func (p *parser) processStream(lv level, needBob bool) bool {
 				return true
 			}
 			continue
+		}
+		if simple && lv != levelGeneric {
+			// (in generic blocks every keyword is treated alike: only braces matter)
+			str, _ = firstWord(line, 0)
 		}
 		if needBob {
 			needBob = false
@@ -279,6 +286,10 @@ func (p *parser) processStream(lv level, needBob bool) bool {
 // skipOptionalBlock consumes a { ... } block following a keyword whose contents do not matter
 // (keepalived reads them as values or a sub-level of known keywords).
 func (p *parser) skipOptionalBlock() {
+	// Peek without consuming when the next line is at hand (the common case).
+	if !p.hasPending && p.bi < len(p.batch) && p.batch[p.bi].text != "{" {
+		return
+	}
 	line, ok := p.nextLine()
 	if !ok {
 		return
