@@ -111,8 +111,8 @@ func (c Config) Run(ctx context.Context) ([]byte, error) {
 	}
 	// One guest at a time on this machine: the machines have 2 cores, and benchmarks in the lab
 	// need them.
-	unlock, err := lockFile(ctx, filepath.Join(cache, "boot.lock"), func() {
-		logf("lab: waiting for another lab guest on this machine to finish")
+	unlock, err := lockFile(ctx, filepath.Join(cache, "boot.lock"), func(holder string) {
+		logf("lab: waiting for the lab guest of %s to finish (one guest at a time on this machine)", holder)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -269,11 +269,14 @@ func (c Config) writeRunDir(run string, k *kernel) error {
 	return os.WriteFile(filepath.Join(run, "env"), shellAssignments(env), 0o600)
 }
 
-// hostOnly are host variables that mean nothing inside the guest.
-var hostOnly = map[string]bool{
-	"SSH_AUTH_SOCK": true, "SSH_AGENT_PID": true, "SSH_CONNECTION": true, "SSH_CLIENT": true,
-	"SSH_TTY": true, "DISPLAY": true, "XDG_RUNTIME_DIR": true, "DBUS_SESSION_BUS_ADDRESS": true,
-	"TMPDIR": true, "PWD": true, "OLDPWD": true, "SHLVL": true, "_": true,
+// hostOnly reports whether the host variable name means nothing inside the guest.
+func hostOnly(name string) bool {
+	switch name {
+	case "SSH_AUTH_SOCK", "SSH_AGENT_PID", "SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY", "DISPLAY",
+		"XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "TMPDIR", "PWD", "OLDPWD", "SHLVL", "_":
+		return true
+	}
+	return false
 }
 
 // Environ is the environment a lab script gets: the host's, without what only makes sense on
@@ -284,7 +287,7 @@ func Environ(extra []string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if !hostOnly[name] {
+		if !hostOnly(name) {
 			env = append(env, kv)
 		}
 	}
@@ -396,9 +399,10 @@ func (t *tail) String() string {
 	return string(t.buf)
 }
 
-// lockFile takes an exclusive flock on path, calling waiting once if it has to wait, and gives
-// up when ctx ends.
-func lockFile(ctx context.Context, path string, waiting func()) (func(), error) {
+// lockFile takes an exclusive flock on path, calling waiting once with the holder's description
+// if it has to wait, and gives up when ctx ends. The holder's pid and command line are written
+// into the file, for the next one who waits.
+func lockFile(ctx context.Context, path string, waiting func(holder string)) (func(), error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err
@@ -406,14 +410,18 @@ func lockFile(ctx context.Context, path string, waiting func()) (func(), error) 
 	for told := false; ; {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
-			return func() { f.Close() }, nil
+			if err := f.Truncate(0); err == nil {
+				_, _ = f.WriteAt([]byte(fmt.Sprintf("pid %d: %s", os.Getpid(), strings.Join(os.Args, " "))), 0)
+			}
+			return func() { _ = f.Truncate(0); f.Close() }, nil
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
 		if !told && waiting != nil {
-			waiting()
+			holder, _ := os.ReadFile(path)
+			waiting(string(holder))
 			told = true
 		}
 		select {

@@ -21,13 +21,17 @@ type kernel struct {
 	initMods []string // absolute paths of the modules /init loads, in load order
 }
 
-// hostPackages maps the commands the lab needs on the host to the Debian packages that have them.
-var hostPackages = []struct{ command, pkg string }{
-	{"qemu-system-x86_64", "qemu-system-x86"},
-	{"depmod", "kmod"},
-	{"modprobe", "kmod"},
-	{"busybox", "busybox-static"},
-	{"ip", "iproute2"},
+// hostCommand is a command the lab needs on the host and the Debian package that has it.
+type hostCommand struct{ command, pkg string }
+
+func hostCommands() []hostCommand {
+	return []hostCommand{
+		{"qemu-system-x86_64", "qemu-system-x86"},
+		{"depmod", "kmod"},
+		{"modprobe", "kmod"},
+		{"busybox", "busybox-static"},
+		{"ip", "iproute2"},
+	}
 }
 
 // Packages are the Debian packages the lab needs on the host.
@@ -80,7 +84,7 @@ func prepare(ctx context.Context, cache string, logf func(string, ...any)) (*ker
 // VIP_LAB_NO_INSTALL=1), or says which to install.
 func ensurePackages(ctx context.Context, logf func(string, ...any)) error {
 	var missing []string
-	for _, hp := range hostPackages {
+	for _, hp := range hostCommands() {
 		if !hasCommand(hp.command) || (hp.command == "busybox" && !staticBusybox()) {
 			missing = appendUnique(missing, hp.pkg)
 		}
@@ -96,7 +100,7 @@ func ensurePackages(ctx context.Context, logf func(string, ...any)) error {
 	if err := aptGetInstall(ctx, missing); err != nil {
 		return err
 	}
-	for _, hp := range hostPackages {
+	for _, hp := range hostCommands() {
 		if !hasCommand(hp.command) {
 			return fmt.Errorf("%s still not found after installing %s", hp.command, hp.pkg)
 		}
