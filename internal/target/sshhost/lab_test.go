@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"net/netip"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -114,8 +115,9 @@ func samePrefixes(a, b []netip.Prefix) bool {
 	return slices.Equal(x, y)
 }
 
-// killingRunner runs the helper through the pool and, for an apply, kills sshd (with the
-// session's processes) as soon as sshd logs the session's start.
+// killingRunner runs the helper through the pool and, for an apply, kills sshd with the session's
+// processes (the helper and its ip) as soon as the first addresses appear on the link: in the
+// middle of the `ip -batch` that adds them.
 type killingRunner struct {
 	r      *remote
 	t      *testing.T
@@ -127,24 +129,28 @@ func (k *killingRunner) Run(ctx context.Context, host, program string, stdin []b
 		return k.r.pool.Run(ctx, host, program, stdin)
 	}
 	k.killed = true
-	before := strings.Count(k.r.srv.Log(), "Starting session")
 	go func() {
-		for i := 0; i < 20000 && strings.Count(k.r.srv.Log(), "Starting session") == before; i++ {
-			time.Sleep(time.Millisecond)
+		for i := 0; i < 2000; i++ {
+			out, _ := exec.Command("ip", "-n", k.r.ns.Name, "-o", "addr", "show", "dev", "vip1").Output()
+			if n := strings.Count(string(out), "\n"); n > 0 {
+				k.t.Logf("killing sshd with %d addresses on the link", n)
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
 		k.r.srv.Stop()
 	}()
 	return k.r.pool.Run(ctx, host, program, stdin)
 }
 
-// TestLabSSHDKilledMidApply: sshd dies while the helper adds 1,000 addresses. The apply fails with
+// TestLabSSHDKilledMidApply: sshd dies while the helper adds 3,000 addresses. The apply fails with
 // an error naming the host; after sshd is back, the host shows some of the addresses, all of them
 // wanted (none the state would not know about), and the next converge completes the set.
 func TestLabSSHDKilledMidApply(t *testing.T) {
 	lab.Require(t, "TestKernelLabSSHHost")
 	r := newRemote(t)
 	ctx := context.Background()
-	want := make([]netip.Prefix, 1000)
+	want := make([]netip.Prefix, 3000)
 	for i := range want {
 		want[i] = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 99, byte(i >> 8), byte(i)}), 32)
 	}
@@ -177,7 +183,7 @@ func TestLabSSHDKilledMidApply(t *testing.T) {
 			t.Errorf("address %s on the link is not wanted", p)
 		}
 	}
-	t.Logf("after the kill: link exists %v, %d of 1000 addresses on it", obs.Link.Exists, len(obs.Link.Addresses))
+	t.Logf("after the kill: link exists %v, %d of %d addresses on it", obs.Link.Exists, len(obs.Link.Addresses), len(want))
 
 	spec.Previous = obs.Link.Addresses
 	if _, err := target.Converge(ctx, r.host, spec); err != nil {
