@@ -10,7 +10,7 @@ type Options struct {
 	// ignores it: includes resolve against the including file's directory, as in keepalived.
 	BaseDir string
 	// Limits bound the work a hostile or broken configuration can cause. Zero fields take the
-	// defaults of DefaultLimits.
+	// defaults of DefaultLimits().
 	Limits Limits
 }
 
@@ -30,9 +30,11 @@ type Limits struct {
 	MaxExpansionsPerLine int
 }
 
-// DefaultLimits are generous for real configurations: a 10,000 virtual server configuration
-// is about 15 MB.
-var DefaultLimits = Limits{
+// DefaultLimits returns limits generous for real configurations (a 10,000 virtual server
+// configuration is about 15 MB).
+func DefaultLimits() Limits { return defaultLimits }
+
+var defaultLimits = Limits{
 	MaxIncludeDepth:      32,
 	MaxFiles:             4096,
 	MaxExpandedBytes:     512 << 20,
@@ -42,19 +44,19 @@ var DefaultLimits = Limits{
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxIncludeDepth <= 0 {
-		l.MaxIncludeDepth = DefaultLimits.MaxIncludeDepth
+		l.MaxIncludeDepth = defaultLimits.MaxIncludeDepth
 	}
 	if l.MaxFiles <= 0 {
-		l.MaxFiles = DefaultLimits.MaxFiles
+		l.MaxFiles = defaultLimits.MaxFiles
 	}
 	if l.MaxExpandedBytes <= 0 {
-		l.MaxExpandedBytes = DefaultLimits.MaxExpandedBytes
+		l.MaxExpandedBytes = defaultLimits.MaxExpandedBytes
 	}
 	if l.MaxSeqValues <= 0 {
-		l.MaxSeqValues = DefaultLimits.MaxSeqValues
+		l.MaxSeqValues = defaultLimits.MaxSeqValues
 	}
 	if l.MaxExpansionsPerLine <= 0 {
-		l.MaxExpansionsPerLine = DefaultLimits.MaxExpansionsPerLine
+		l.MaxExpansionsPerLine = defaultLimits.MaxExpansionsPerLine
 	}
 	return l
 }

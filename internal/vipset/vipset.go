@@ -15,8 +15,11 @@ import (
 	"github.com/vip-manager/terraform-provider-vip/internal/keepalived"
 )
 
-// DefaultMethods are the forwarding methods whose real servers need the VIP locally.
-var DefaultMethods = []keepalived.Method{keepalived.MethodDR, keepalived.MethodTUN}
+// DefaultMethods returns the forwarding methods whose real servers need the VIP locally: DR
+// and TUN leave the destination address alone, NAT rewrites it.
+func DefaultMethods() []keepalived.Method {
+	return []keepalived.Method{keepalived.MethodDR, keepalived.MethodTUN}
+}
 
 // DefaultMaxServices bounds the services a configuration may expand to (a group entry like
 // 2001:db8::/64 would otherwise expand forever; keepalived itself would try).
@@ -25,7 +28,7 @@ const DefaultMaxServices = 1 << 16
 // Options select what counts.
 type Options struct {
 	// Methods are the forwarding methods that need the VIP on the real server. Nil means
-	// DefaultMethods.
+	// DefaultMethods().
 	Methods []keepalived.Method
 	// MaxServices bounds the number of (address, port) services after expanding groups; 0
 	// means DefaultMaxServices.
@@ -118,7 +121,7 @@ type Result struct {
 func Build(cfg *keepalived.Config, opts Options) (*Result, error) {
 	methods := opts.Methods
 	if methods == nil {
-		methods = DefaultMethods
+		methods = DefaultMethods()
 	}
 	max := opts.MaxServices
 	if max <= 0 {

@@ -1,0 +1,3 @@
+real_server 10.75.0.2 80 {
+    lvs_method TUN
+}
