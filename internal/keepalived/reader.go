@@ -1028,28 +1028,71 @@ func globKeepalived(pattern string) ([]string, error) {
 			}
 			continue
 		}
-		ms, err := filepath.Glob(alt)
+		kept, err := globBounded(alt, 100000)
 		if err != nil {
 			return nil, err
-		}
-		pc := strings.Split(alt, string(filepath.Separator))
-		var kept []string
-	next:
-		for _, m := range ms {
-			mc := strings.Split(m, string(filepath.Separator))
-			if len(mc) == len(pc) {
-				for i := range pc {
-					if strings.ContainsAny(pc[i], "*?[") && !strings.HasPrefix(pc[i], ".") && strings.HasPrefix(mc[i], ".") {
-						continue next
-					}
-				}
-			}
-			kept = append(kept, m)
 		}
 		sort.Strings(kept)
 		out = append(out, kept...)
 	}
 	return out, nil
+}
+
+// globBounded matches a pattern one path component at a time, as glob(3) does: wildcards do not
+// match a leading dot, and directories are read only where a component has a wildcard. It gives
+// up after reading maxEntries directory entries (a pattern like /*/*/*/* would otherwise walk the
+// whole file system).
+func globBounded(pattern string, maxEntries int) ([]string, error) {
+	comps := strings.Split(pattern, "/")
+	paths := []string{"."}
+	if comps[0] == "" {
+		paths, comps = []string{"/"}, comps[1:]
+	}
+	seen := 0
+	for i, c := range comps {
+		last := i == len(comps)-1
+		var next []string
+		for _, dir := range paths {
+			if !strings.ContainsAny(c, "*?[") {
+				p := filepath.Join(dir, c)
+				if c == "" {
+					p = dir
+				}
+				if _, err := os.Lstat(p); err == nil {
+					next = append(next, p)
+				}
+				continue
+			}
+			if _, err := filepath.Match(c, ""); err != nil {
+				return nil, err
+			}
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				continue
+			}
+			seen += len(entries)
+			if seen > maxEntries {
+				return nil, fmt.Errorf("the pattern reads more than %d directory entries", maxEntries)
+			}
+			for _, e := range entries {
+				name := e.Name()
+				if name[0] == '.' && c[0] != '.' {
+					continue
+				}
+				if ok, _ := filepath.Match(c, name); ok {
+					if !last && !e.IsDir() && e.Type()&os.ModeSymlink == 0 {
+						continue
+					}
+					next = append(next, filepath.Join(dir, name))
+				}
+			}
+		}
+		paths = next
+		if len(paths) == 0 {
+			break
+		}
+	}
+	return paths, nil
 }
 
 // expandBraces expands {a,b} alternatives (bounded, as patterns come from the configuration).
