@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,13 +41,16 @@ func RunTestsInside(t *testing.T, pattern string, extra ...string) {
 		args = append(args, "-test.short")
 	}
 	ctx := context.Background()
+	timeoutArg := ""
 	if deadline, ok := t.Deadline(); ok {
-		// Leave time to report.
+		// Leave time to report. The inner binary's own timeout (which dumps the goroutines of
+		// a hung test) is computed in the guest, since waiting for the lab lock and booting
+		// take a while.
 		deadline = deadline.Add(-10 * time.Second)
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
-		args = append(args, "-test.timeout", time.Until(deadline).Round(time.Second).String())
+		timeoutArg = fmt.Sprintf(" -test.timeout $(( %d - $(date +%%s) - 5 ))s", deadline.Unix())
 	}
 	args = append(args, extra...)
 	exe, err := filepath.Abs(os.Args[0])
@@ -59,7 +63,7 @@ func RunTestsInside(t *testing.T, pattern string, extra ...string) {
 	for _, a := range args {
 		script.WriteString(" " + shellQuote(a))
 	}
-	script.WriteString("\n")
+	script.WriteString(timeoutArg + "\n")
 
 	lw := &lineLogger{t: t}
 	start := time.Now()
