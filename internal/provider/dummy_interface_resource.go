@@ -18,7 +18,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -130,9 +129,33 @@ func (r *dummyInterfaceResource) Schema(_ context.Context, _ resource.SchemaRequ
 			"ifindex": schema.Int64Attribute{
 				Computed:            true,
 				MarkdownDescription: "The interface's index.",
-				PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+				PlanModifiers:       []planmodifier.Int64{replaceWhenGone{}},
 			},
 		},
+	}
+}
+
+// replaceWhenGone keeps ifindex from state, except when Read found the interface gone (ifindex
+// 0, which the kernel never assigns): then the resource is planned for re-creation.
+type replaceWhenGone struct{}
+
+func (replaceWhenGone) Description(context.Context) string {
+	return "Keeps the interface index; replaces the resource when the interface was deleted outside Terraform."
+}
+
+func (m replaceWhenGone) MarkdownDescription(ctx context.Context) string { return m.Description(ctx) }
+
+func (replaceWhenGone) PlanModifyInt64(_ context.Context, req planmodifier.Int64Request, resp *planmodifier.Int64Response) {
+	if req.StateValue.IsNull() || req.Plan.Raw.IsNull() {
+		return // create or destroy
+	}
+	if req.StateValue.ValueInt64() == 0 {
+		resp.PlanValue = types.Int64Unknown()
+		resp.RequiresReplace = true
+		return
+	}
+	if resp.PlanValue.IsUnknown() {
+		resp.PlanValue = req.StateValue
 	}
 }
 
@@ -417,8 +440,17 @@ func (r *dummyInterfaceResource) Read(ctx context.Context, req resource.ReadRequ
 		return
 	}
 	if !obs.Link.Exists {
-		// Gone: planned for re-creation.
-		resp.State.RemoveResource(ctx)
+		if imported {
+			resp.Diagnostics.AddAttributeError(path.Root("name"), "No such interface", fmt.Sprintf("Interface %s does not exist: nothing to import.", name))
+			return
+		}
+		// Gone (deleted by hand): ifindex 0 makes the plan replace the resource (see
+		// replaceWhenGone). The resource is kept rather than removed so that its private state
+		// still knows the ARP values found before it: the destroy half of the replacement restores
+		// them, and the create half records them again instead of recording its own values.
+		st.IfIndex = types.Int64Value(0)
+		st.Addresses = types.SetValueMust(types.StringType, nil)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &st)...)
 		return
 	}
 	if obs.Link.Kind != "dummy" {
