@@ -89,6 +89,7 @@ func (r *dummyInterfaceResource) Schema(_ context.Context, _ resource.SchemaRequ
 				MarkdownDescription: "The real server, reached over SSH (see the provider's `ssh` block): `host`, `host:port` or " +
 					"`[v6]:port`. Unset: this machine, through netlink. Changing it replaces the interface.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:    []validator.String{SSHHostValidator{}},
 			},
 			"addresses": schema.SetAttribute{
 				ElementType: types.StringType,
