@@ -2,6 +2,7 @@ package keepalived
 
 import (
 	"net/netip"
+	"runtime"
 	"strings"
 )
 
@@ -57,9 +58,9 @@ type parser struct {
 	linePos    Pos
 	lineCls    uint8
 
-	lines <-chan []lineRec
+	lines <-chan lineBatch
 	free  chan<- []lineRec
-	batch []lineRec
+	batch lineBatch
 	bi    int
 
 	toks []string
@@ -81,24 +82,33 @@ func (p *parser) nextLine() (string, bool) {
 		p.linePos, p.lineCls = p.pendingPos, p.pendingCls
 		return p.pending, true
 	}
-	if p.bi >= len(p.batch) {
-		if p.batch != nil {
+	if p.lines == nil { // sequential mode
+		s, ok := p.r.readLine()
+		if !ok {
+			return "", false
+		}
+		p.diags.seq++
+		p.linePos, p.lineCls = p.r.pos, p.r.lastCls
+		return s, true
+	}
+	if p.bi >= len(p.batch.recs) {
+		if p.batch.recs != nil {
 			select {
-			case p.free <- p.batch[:0]:
+			case p.free <- p.batch.recs[:0]:
 			default:
 			}
 		}
 		b, ok := <-p.lines
 		if !ok {
-			p.batch = nil
+			p.batch = lineBatch{}
 			return "", false
 		}
 		p.batch, p.bi = b, 0
 	}
-	rec := &p.batch[p.bi]
+	rec := &p.batch.recs[p.bi]
 	p.bi++
 	p.diags.seq++
-	p.linePos, p.lineCls = rec.pos, rec.cls
+	p.linePos, p.lineCls = Pos{File: p.batch.files[rec.file], Line: int(rec.line)}, rec.cls
 	return rec.text, true
 }
 
@@ -287,7 +297,7 @@ func (p *parser) processStream(lv level, needBob bool) bool {
 // (keepalived reads them as values or a sub-level of known keywords).
 func (p *parser) skipOptionalBlock() {
 	// Peek without consuming when the next line is at hand (the common case).
-	if !p.hasPending && p.bi < len(p.batch) && p.batch[p.bi].text != "{" {
+	if !p.hasPending && p.bi < len(p.batch.recs) && p.batch.recs[p.bi].text != "{" {
 		return
 	}
 	line, ok := p.nextLine()
@@ -907,18 +917,27 @@ func lastOfPrefix(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
-// lineRec is a logical line handed from the line reader to the dispatcher.
+// lineRec is a logical line handed from the line reader to the dispatcher: kept small (one
+// pointer, 32 bytes), as a large configuration has millions of them.
 type lineRec struct {
 	text string
-	pos  Pos
+	line int32
+	file int32 // index in lineBatch.files
 	cls  uint8
 }
 
-const batchLines = 512
+// lineBatch carries lines and the file names known when it was sent (the reader only appends
+// to its file list, so the snapshot stays valid).
+type lineBatch struct {
+	recs  []lineRec
+	files []string
+}
+
+const batchLines = 1024
 
 // produce runs the line reader, handing lines over in batches (recycled through free so that
 // memory stays bounded).
-func (r *reader) produce(out chan<- []lineRec, free <-chan []lineRec) {
+func (r *reader) produce(out chan<- lineBatch, free <-chan []lineRec) {
 	defer close(out)
 	var batch []lineRec
 	for {
@@ -933,26 +952,34 @@ func (r *reader) produce(out chan<- []lineRec, free <-chan []lineRec) {
 				batch = make([]lineRec, 0, batchLines)
 			}
 		}
-		batch = append(batch, lineRec{text: s, pos: r.pos, cls: r.lastCls})
+		batch = append(batch, lineRec{text: s, line: int32(r.pos.Line), file: int32(r.posFile), cls: r.lastCls})
 		if len(batch) == batchLines {
-			out <- batch
+			out <- lineBatch{recs: batch, files: r.files}
 			batch = nil
 		}
 	}
 	if len(batch) > 0 {
-		out <- batch
+		out <- lineBatch{recs: batch, files: r.files}
 	}
 }
 
-// run parses everything, then applies keepalived's post-parse steps. The line reader and the
-// dispatcher run concurrently: each is about half of the work on a large configuration.
+// pipelineMin is the size of the main file from which the line reader and the dispatcher run
+// concurrently (each is about half of the work); below it a goroutine is not worth it.
+const pipelineMin = 1 << 20
+
+// run parses everything, then applies keepalived's post-parse steps.
 func run(r *reader) (*Config, Diagnostics) {
-	lines := make(chan []lineRec, 8)
-	free := make(chan []lineRec, 12)
-	go r.produce(lines, free)
-	p := &parser{r: r, diags: &sink{}, lines: lines, free: free, toks: make([]string, 0, 16)}
-	p.processStream(levelRoot, false)
-	for range lines { // the dispatcher reads to the end; drain in case it ever stops early
+	p := &parser{r: r, diags: &sink{}, toks: make([]string, 0, 16)}
+	if runtime.GOMAXPROCS(0) > 1 && r.size() > pipelineMin {
+		lines := make(chan lineBatch, 8)
+		free := make(chan []lineRec, 12)
+		go r.produce(lines, free)
+		p.lines, p.free = lines, free
+		p.processStream(levelRoot, false)
+		for range lines { // the dispatcher reads to the end; drain in case it ever stops early
+		}
+	} else {
+		p.processStream(levelRoot, false)
 	}
 	diags := merge(r.diags, p.diags)
 	post := &sink{}

@@ -44,6 +44,7 @@ type seqState struct {
 }
 
 type srcFile struct {
+	idx  int // index in reader.files
 	path string
 	dir  string
 	data string
@@ -71,7 +72,8 @@ type reader struct {
 	stack []*includeFrame
 	files []string
 
-	pos Pos
+	pos     Pos
+	posFile int // index of pos.File in files
 
 	residue    string
 	residueCls uint8
@@ -117,7 +119,7 @@ func newReader(opts Options) *reader {
 
 // pushMain makes data the first file.
 func (r *reader) pushMain(path, dir, data string) {
-	f := &srcFile{path: path, dir: dir, data: data}
+	f := &srcFile{idx: len(r.files), path: path, dir: dir, data: data}
 	r.files = append(r.files, path)
 	r.stack = append(r.stack, &includeFrame{matches: []string{path}, next: 1, file: f})
 }
@@ -144,6 +146,14 @@ func newHasher() *hasher {
 		h.done <- hex.EncodeToString(d.Sum(nil))
 	}()
 	return h
+}
+
+// size is the size of the main file.
+func (r *reader) size() int {
+	if len(r.stack) == 0 || r.stack[0].file == nil {
+		return 0
+	}
+	return len(r.stack[0].file.data)
 }
 
 func (r *reader) sum() string {
@@ -211,6 +221,7 @@ func (r *reader) rawLine() (string, bool) {
 				}
 				f.off += len(chunk)
 				r.pos = Pos{File: f.path, Line: f.line + 1}
+				r.posFile = f.idx
 				if chunk[len(chunk)-1] == '\n' {
 					f.line++
 				}
@@ -264,8 +275,8 @@ func (r *reader) openNext(fr *includeFrame) bool {
 			r.fail(fr.pos, "Check that the file is readable by the user running Terraform.", "cannot read included file %s: %v", path, err)
 			return false
 		}
+		fr.file = &srcFile{idx: len(r.files), path: path, dir: filepath.Dir(path), data: data}
 		r.files = append(r.files, path)
-		fr.file = &srcFile{path: path, dir: filepath.Dir(path), data: data}
 		return true
 	}
 	return false

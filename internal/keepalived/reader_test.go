@@ -3,6 +3,8 @@ package keepalived
 import (
 	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -122,5 +124,33 @@ virtual_server $X 80 {
 	}
 	if len(cfg.Files) != 2 || !strings.HasSuffix(cfg.Files[1], "inc/a.inc") {
 		t.Fatalf("files %v (dot files must not match a wildcard)", cfg.Files)
+	}
+}
+
+// TestPipelineMatchesSequential: the concurrent reader/dispatcher (large inputs, several CPUs)
+// gives exactly the sequential result, diagnostics in the same order.
+func TestPipelineMatchesSequential(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.conf")
+	if _, err := writeLargeConfig(path, 800, 10); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("bogus_root 1\nvirtual_server 10.99.0.1 80 {\n  what ever\n  real_server 10.99.1.1 80 {\n    lvs_method DR\n  }\n}\nvirtual_server 10.99.0.2 80 {\n}\n")
+	f.Close()
+	seqCfg, seqDiags := func() (*Config, Diagnostics) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		return ParseFile(path, Options{})
+	}()
+	old := runtime.GOMAXPROCS(2)
+	defer runtime.GOMAXPROCS(old)
+	cfg, diags := ParseFile(path, Options{})
+	if !reflect.DeepEqual(cfg, seqCfg) {
+		t.Fatal("pipelined and sequential results differ")
+	}
+	if !reflect.DeepEqual(diags, seqDiags) || len(diags) < 4 {
+		t.Fatalf("diagnostics differ:\n%v\n%v", diags, seqDiags)
 	}
 }
