@@ -28,8 +28,6 @@ type kwInfo struct {
 	hasSub   bool
 	handler  func(p *parser, toks []string)
 	close    func(p *parser)
-	// maybeBlock: the keyword may be followed by a { } block of values or sub-keywords.
-	maybeBlock bool
 	// needsParam: keepalived exits with a configuration error when the keyword has no value.
 	needsParam bool
 }
@@ -51,12 +49,8 @@ type parser struct {
 	skip  int // keepalived's skip_sublevel
 	level int // keepalived's kw_level
 
-	pending    string
-	pendingCls uint8
-	hasPending bool
-	pendingPos Pos
-	linePos    Pos
-	lineCls    uint8
+	linePos Pos
+	lineCls uint8
 
 	lines <-chan lineBatch
 	free  chan<- []lineRec
@@ -77,11 +71,6 @@ type vsgBuild struct {
 
 // nextLine returns the next logical line and sets linePos to its position.
 func (p *parser) nextLine() (string, bool) {
-	if p.hasPending {
-		p.hasPending = false
-		p.linePos, p.lineCls = p.pendingPos, p.pendingCls
-		return p.pending, true
-	}
 	if p.lines == nil { // sequential mode
 		s, ok := p.r.readLine()
 		if !ok {
@@ -110,10 +99,6 @@ func (p *parser) nextLine() (string, bool) {
 	p.diags.seq++
 	p.linePos, p.lineCls = Pos{File: p.batch.files[rec.file], Line: int(rec.line)}, rec.cls
 	return rec.text, true
-}
-
-func (p *parser) unread(s string) {
-	p.pending, p.hasPending, p.pendingPos, p.pendingCls = s, true, p.linePos, p.lineCls
 }
 
 // tokenize splits a line into words as keepalived's alloc_strvec_r() does: blanks separate
@@ -221,6 +206,12 @@ func (p *parser) processStream(lv level, needBob bool) bool {
 			}
 			p.warnf("missing '{' at the beginning of a block; keepalived reads the following lines as the block's contents")
 		} else if str == "{" {
+			if lv == levelGeneric {
+				// A block of values or sub-keywords after a keyword of a block that does not
+				// matter to LVS (keepalived's handler or sub-level consumes it).
+				p.skipBlockBody()
+				continue
+			}
 			p.warnf("unexpected '{'; keepalived ignores it and reads what follows as part of the enclosing block")
 			continue
 		}
@@ -279,9 +270,6 @@ func (p *parser) processStream(lv level, needBob bool) bool {
 		if call {
 			kw.handler(p, toks)
 		}
-		if kw.maybeBlock {
-			p.skipOptionalBlock()
-		}
 		if kw.hasSub {
 			p.level++
 			skipped := p.processStream(kw.sub, bobNeeded)
@@ -293,21 +281,8 @@ func (p *parser) processStream(lv level, needBob bool) bool {
 	}
 }
 
-// skipOptionalBlock consumes a { ... } block following a keyword whose contents do not matter
-// (keepalived reads them as values or a sub-level of known keywords).
-func (p *parser) skipOptionalBlock() {
-	// Peek without consuming when the next line is at hand (the common case).
-	if !p.hasPending && p.bi < len(p.batch.recs) && p.batch.recs[p.bi].text != "{" {
-		return
-	}
-	line, ok := p.nextLine()
-	if !ok {
-		return
-	}
-	if line != "{" {
-		p.unread(line)
-		return
-	}
+// skipBlockBody consumes the lines of a { } block whose '{' was just read.
+func (p *parser) skipBlockBody() {
 	depth := 1
 	for depth > 0 {
 		line, ok := p.nextLine()
@@ -325,7 +300,7 @@ func (p *parser) skipOptionalBlock() {
 
 // Keyword tables. lookup returns pointers to these so that the hot path copies nothing.
 var (
-	genericKW  = kwInfo{maybeBlock: true}
+	genericKW  = kwInfo{}
 	genericSub = kwInfo{hasSub: true, sub: levelGeneric}
 	plainKW    = kwInfo{}
 	paramKW    = kwInfo{needsParam: true}
