@@ -49,8 +49,12 @@ type parser struct {
 	skip  int // keepalived's skip_sublevel
 	level int // keepalived's kw_level
 
-	linePos Pos
-	lineCls uint8
+	// Position of the current line: file index (in the batch's list, or -1: seqFile in the
+	// reader's list) and line number. linePos() builds the Pos when one is needed.
+	lineFile int
+	seqFile  int
+	lineNo   int
+	lineCls  uint8
 
 	lines <-chan lineBatch
 	free  chan<- []lineRec
@@ -69,7 +73,15 @@ type vsgBuild struct {
 	fwmarkNoFamily bool
 }
 
-// nextLine returns the next logical line and sets linePos to its position.
+// linePos is the position of the current line.
+func (p *parser) linePos() Pos {
+	if p.lineFile < 0 {
+		return Pos{File: p.r.files[p.seqFile], Line: p.lineNo}
+	}
+	return Pos{File: p.batch.files[p.lineFile], Line: p.lineNo}
+}
+
+// nextLine returns the next logical line and sets the current position.
 func (p *parser) nextLine() (string, bool) {
 	if p.lines == nil { // sequential mode
 		s, ok := p.r.readLine()
@@ -77,7 +89,8 @@ func (p *parser) nextLine() (string, bool) {
 			return "", false
 		}
 		p.diags.seq++
-		p.linePos, p.lineCls = p.r.pos, p.r.lastCls
+		p.lineFile, p.lineNo, p.lineCls = -1, p.r.posLine, p.r.lastCls
+		p.seqFile = p.r.posFile
 		return s, true
 	}
 	if p.bi >= len(p.batch.recs) {
@@ -97,7 +110,7 @@ func (p *parser) nextLine() (string, bool) {
 	rec := &p.batch.recs[p.bi]
 	p.bi++
 	p.diags.seq++
-	p.linePos, p.lineCls = Pos{File: p.batch.files[rec.file], Line: int(rec.line)}, rec.cls
+	p.lineFile, p.lineNo, p.lineCls = int(rec.file), int(rec.line), rec.cls
 	return rec.text, true
 }
 
@@ -116,7 +129,7 @@ func (p *parser) tokenize(s string, toks []string) []string {
 		if s[i] == '"' {
 			j := strings.IndexByte(s[i+1:], '"')
 			if j < 0 {
-				p.diags.warnf(p.linePos, "unmatched quote in %q; keepalived ignores the rest of the line", s)
+				p.diags.warnf(p.linePos(), "unmatched quote in %q; keepalived ignores the rest of the line", s)
 				return toks
 			}
 			toks = append(toks, s[i+1:i+1+j])
@@ -132,10 +145,10 @@ func (p *parser) tokenize(s string, toks []string) []string {
 	}
 }
 
-func (p *parser) warnf(format string, args ...any) { p.diags.warnf(p.linePos, format, args...) }
+func (p *parser) warnf(format string, args ...any) { p.diags.warnf(p.linePos(), format, args...) }
 
 func (p *parser) errorf(detail, format string, args ...any) {
-	p.diags.errorf(p.linePos, detail, format, args...)
+	p.diags.errorf(p.linePos(), detail, format, args...)
 }
 
 // processStream reads lines for one block level until its closing brace (or end of input).
@@ -440,7 +453,7 @@ func afOf(a netip.Addr) int {
 }
 
 func (p *parser) vsHandler(toks []string) {
-	vs := &VirtualServer{Pos: p.linePos}
+	vs := &VirtualServer{Pos: p.linePos()}
 	b := &vsBuild{vs: vs, weight: 1}
 	switch toks[1] {
 	case "group":
@@ -631,7 +644,7 @@ func (p *parser) newServer(toks []string, what string, method Method) (*RealServ
 	if len(p.slab) == cap(p.slab) {
 		p.slab = make([]RealServer, 0, 256) // fewer, larger allocations for large sites
 	}
-	p.slab = append(p.slab, RealServer{Pos: p.linePos, Address: a, Port: pn, Method: method, Sorry: what == "sorry_server"})
+	p.slab = append(p.slab, RealServer{Pos: p.linePos(), Address: a, Port: pn, Method: method, Sorry: what == "sorry_server"})
 	return &p.slab[len(p.slab)-1], true
 }
 
@@ -709,7 +722,7 @@ func (p *parser) sorryInhibitHandler([]string) {
 
 // vsgHandler reads a virtual_server_group block: its lines are values, not keywords.
 func (p *parser) vsgHandler(toks []string) {
-	g := &vsgBuild{g: &Group{Pos: p.linePos, Name: toks[1]}}
+	g := &vsgBuild{g: &Group{Pos: p.linePos(), Name: toks[1]}}
 	if len(toks) > 2 {
 		p.warnf("virtual_server_group %s has extra parameters %q; keepalived ignores them", toks[1], toks[2])
 	}
@@ -764,7 +777,7 @@ func (p *parser) vsgHandler(toks []string) {
 }
 
 func (p *parser) vsgEntry(g *vsgBuild, toks []string) {
-	e := GroupEntry{Pos: p.linePos}
+	e := GroupEntry{Pos: p.linePos()}
 	if toks[0] == "fwmark" {
 		if len(toks) < 2 {
 			p.errorf("Write `fwmark N [inet|inet6]`.", "fwmark entry without a value; keepalived refuses to start with this configuration")
@@ -927,7 +940,7 @@ func (r *reader) produce(out chan<- lineBatch, free <-chan []lineRec) {
 				batch = make([]lineRec, 0, batchLines)
 			}
 		}
-		batch = append(batch, lineRec{text: s, line: int32(r.pos.Line), file: int32(r.posFile), cls: r.lastCls})
+		batch = append(batch, lineRec{text: s, line: int32(r.posLine), file: int32(r.posFile), cls: r.lastCls})
 		if len(batch) == batchLines {
 			out <- lineBatch{recs: batch, files: r.files}
 			batch = nil

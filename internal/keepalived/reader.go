@@ -72,8 +72,8 @@ type reader struct {
 	stack []*includeFrame
 	files []string
 
-	pos     Pos
-	posFile int // index of pos.File in files
+	posFile int // position of the current line: index in files, and line
+	posLine int
 
 	residue    string
 	residueCls uint8
@@ -148,6 +148,15 @@ func newHasher() *hasher {
 	return h
 }
 
+// position is the position of the line being read (computed on demand: the hot path keeps
+// only two integers).
+func (r *reader) position() Pos {
+	if r.posFile >= len(r.files) {
+		return Pos{}
+	}
+	return Pos{File: r.files[r.posFile], Line: r.posLine}
+}
+
 // size is the size of the main file.
 func (r *reader) size() int {
 	if len(r.stack) == 0 || r.stack[0].file == nil {
@@ -190,7 +199,7 @@ func (r *reader) fail(pos Pos, detail, format string, args ...any) {
 	r.fatal = true
 }
 
-func (r *reader) warnf(format string, args ...any) { r.diags.warnf(r.pos, format, args...) }
+func (r *reader) warnf(format string, args ...any) { r.diags.warnf(r.position(), format, args...) }
 
 // curDir is the directory relative includes resolve against (keepalived changes into the
 // directory of each file it opens).
@@ -203,7 +212,7 @@ func (r *reader) curDir() (string, bool) {
 	return "", false
 }
 
-// rawLine returns the next fgets() piece of the current file, without its line end, with r.pos
+// rawLine returns the next fgets() piece of the current file, without its line end, with r.position()
 // set to it. It moves on to the next glob match or pops the include stack at end of file.
 func (r *reader) rawLine() (string, bool) {
 	for len(r.stack) > 0 && !r.fatal {
@@ -220,8 +229,7 @@ func (r *reader) rawLine() (string, bool) {
 					chunk = chunk[:maxBuf-1]
 				}
 				f.off += len(chunk)
-				r.pos = Pos{File: f.path, Line: f.line + 1}
-				r.posFile = f.idx
+				r.posFile, r.posLine = f.idx, f.line+1
 				if chunk[len(chunk)-1] == '\n' {
 					f.line++
 				}
@@ -460,7 +468,7 @@ func (r *reader) readLine() (string, bool) {
 
 		r.expanded += int64(len(buf)) + 1
 		if r.expanded > r.limits.MaxExpandedBytes {
-			r.fail(r.pos, "Check ~SEQ/~LST ranges, multi-line definitions and includes.",
+			r.fail(r.position(), "Check ~SEQ/~LST ranges, multi-line definitions and includes.",
 				"the expanded configuration exceeds %d bytes", r.limits.MaxExpandedBytes)
 			return "", false
 		}
@@ -524,7 +532,7 @@ func (r *reader) continueMultilineDef(buf string) {
 func (r *reader) expand(buf string) string {
 	for rounds := 0; ; rounds++ {
 		if rounds > r.limits.MaxExpansionsPerLine {
-			r.fail(r.pos, "A $NAME definition refers to itself; keepalived would loop forever on it.",
+			r.fail(r.position(), "A $NAME definition refers to itself; keepalived would loop forever on it.",
 				"$NAME substitution does not terminate")
 			return ""
 		}
@@ -559,7 +567,7 @@ func (r *reader) expand(buf string) string {
 				ok = r.addList(buf)
 			}
 			if !ok && !r.fatal {
-				r.diags.errorf(r.pos, "Write it as ~SEQ(var, start, [step,] end) or ~LST(var, v1, v2, ...).", "invalid %s specification %q", buf[:4], buf)
+				r.diags.errorf(r.position(), "Write it as ~SEQ(var, start, [step,] end) or ~LST(var, v1, v2, ...).", "invalid %s specification %q", buf[:4], buf)
 			}
 			return ""
 		}
@@ -700,7 +708,7 @@ func (r *reader) replaceParam(buf string, maxLen int, allowMultiline bool) (stri
 			continue
 		}
 		if n > r.limits.MaxExpansionsPerLine {
-			r.fail(r.pos, "A $NAME definition refers to itself; keepalived would loop forever on it.",
+			r.fail(r.position(), "A $NAME definition refers to itself; keepalived would loop forever on it.",
 				"$NAME substitution does not terminate")
 			return buf, false
 		}
@@ -783,7 +791,7 @@ func (r *reader) addSeq(buf string) bool {
 		return false
 	}
 	if end+2 > 3*20+3+1 {
-		r.diags.errorf(r.pos, "", "~SEQ parameter strings too long %q", buf)
+		r.diags.errorf(r.position(), "", "~SEQ parameter strings too long %q", buf)
 		return false
 	}
 	hadNext, next := r.hasNext, r.nextPtr
@@ -828,12 +836,12 @@ func (r *reader) addSeq(buf string) bool {
 		}
 		start, step, last = one, two, three
 		if step == 0 || (start < last && step < 0) || (start > last && step > 0) {
-			r.diags.errorf(r.pos, "", "invalid ~SEQ values %q", buf)
+			r.diags.errorf(r.position(), "", "invalid ~SEQ values %q", buf)
 			return false
 		}
 	}
 	if hexOut && (start < 0 || last < 0) {
-		r.diags.errorf(r.pos, "", "~SEQx is only valid for positive numbers %q", buf)
+		r.diags.errorf(r.position(), "", "~SEQx is only valid for positive numbers %q", buf)
 		return false
 	}
 	// Number of values, computed without overflow.
@@ -844,7 +852,7 @@ func (r *reader) addSeq(buf string) bool {
 		count = (uint64(start)-uint64(last))/(uint64(-(step+1))+1) + 1
 	}
 	if count > uint64(r.limits.MaxSeqValues) {
-		r.fail(r.pos, "Split the sequence or list the values.", "~SEQ would produce %d lines; the limit is %d", count, r.limits.MaxSeqValues)
+		r.fail(r.position(), "Split the sequence or list the values.", "~SEQ would produce %d lines; the limit is %d", count, r.limits.MaxSeqValues)
 		return false
 	}
 	r.seqs = append(r.seqs, &seqState{varName: varName, next: start, step: step, remaining: int64(count), hex: hexOut, text: text})
@@ -904,7 +912,7 @@ func (r *reader) addList(buf string) bool {
 			}
 			p = skipBlanks(p[1:])
 			if len(vals) > numVars {
-				r.diags.errorf(r.pos, "", "~LST specification has too many values %q", buf)
+				r.diags.errorf(r.position(), "", "~LST specification has too many values %q", buf)
 				return false
 			}
 		}
@@ -913,7 +921,7 @@ func (r *reader) addList(buf string) bool {
 		}
 		sets = append(sets, vals)
 		if int64(len(sets)) > r.limits.MaxSeqValues {
-			r.fail(r.pos, "", "~LST has more than %d values", r.limits.MaxSeqValues)
+			r.fail(r.position(), "", "~LST has more than %d values", r.limits.MaxSeqValues)
 			return false
 		}
 		if p[0] == '}' && endChar == '}' {
@@ -984,7 +992,7 @@ func (r *reader) checkInclude(buf string) bool {
 		return false
 	}
 	pattern := skipBlanks(p)
-	pos := r.pos
+	pos := r.position()
 	if len(r.stack) >= r.limits.MaxIncludeDepth {
 		r.fail(pos, "Flatten the include hierarchy.", "includes nested deeper than %d levels", r.limits.MaxIncludeDepth)
 		return true
@@ -1203,7 +1211,7 @@ func (r *reader) splitBraces(buf string) string {
 	case "}":
 		r.blockDepth--
 		if r.blockDepth < 0 {
-			r.diags.errorf(r.pos, "Remove the extra '}' or add the missing '{'.", "unbalanced braces: extra '}'")
+			r.diags.errorf(r.position(), "Remove the extra '}' or add the missing '{'.", "unbalanced braces: extra '}'")
 			r.blockDepth = 0
 		}
 	}
