@@ -165,6 +165,19 @@ func (p *parser) processStream(lv level, needBob bool) bool {
 		var toks []string
 		str := line
 		simple := p.lineCls&clsQuote == 0 && charClass[line[0]]&clsSpace == 0
+		if simple && lv == levelGeneric && p.skip == 0 && !needBob {
+			// Fast lane for the bulk of large configurations (health checker blocks): only
+			// braces matter here; this is what the general path below does for such lines.
+			switch line {
+			case "}":
+				if p.level > 0 {
+					return false
+				}
+			case "{":
+				p.skipBlockBody()
+			}
+			continue
+		}
 		if !simple {
 			p.toks = p.tokenize(line, p.toks)
 			toks = p.toks
