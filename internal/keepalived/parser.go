@@ -467,7 +467,7 @@ func afOf(a netip.Addr) int {
 
 func (p *parser) vsHandler(toks []string) {
 	vs := &VirtualServer{Pos: p.linePos()}
-	b := &vsBuild{vs: vs, weight: 1}
+	b := &vsBuild{vs: vs, weight: 1, rs: make([]*RealServer, 0, 8)}
 	switch toks[1] {
 	case "group":
 		if len(toks) < 3 {

@@ -428,10 +428,12 @@ func (r *reader) readLine() (string, bool) {
 		}
 		var buf string
 		cls := uint8(clsDollar | clsBrace | clsQuote) // unknown: assume the worst
+		residue := false
 		switch {
 		case r.hasResidue:
 			buf, r.hasResidue = r.residue, false
 			cls = r.residueCls // a piece of a line has at most the classes of the line
+			residue = true
 		case len(r.seqs) > 0 && len(r.seqs) > r.mlSeqDepth:
 			buf = r.seqStep()
 		case r.hasNext:
@@ -481,6 +483,7 @@ func (r *reader) readLine() (string, bool) {
 			continue
 		}
 		if c := buf[0]; cls&clsDollar != 0 || c == '@' || c == '$' || c == '~' {
+			residue = false // expanded: hash the result
 			buf = r.expand(buf)
 			if buf == "" || r.fatal {
 				continue
@@ -490,7 +493,10 @@ func (r *reader) readLine() (string, bool) {
 		if buf[0] == 'i' && r.checkInclude(buf) {
 			continue
 		}
-		r.hashLine(buf)
+		if !residue {
+			// (the text after a brace was hashed with its line, unless expansion changed it)
+			r.hashLine(buf)
+		}
 		r.diags.seq++
 		r.lastCls = cls
 		if cls&clsBrace == 0 {

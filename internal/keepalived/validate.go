@@ -87,7 +87,7 @@ func (p *parser) finish(cfg *Config) {
 			vs.Protocol = ProtocolNone
 		}
 
-		var kept []*RealServer
+		kept := make([]*RealServer, 0, len(b.rs))
 	rsLoop:
 		for _, rs := range b.rs {
 			for _, other := range kept {
