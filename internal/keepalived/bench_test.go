@@ -29,7 +29,10 @@ func writeLargeConfig(path string, nvs, nrs int) (int64, error) {
 			fmt.Fprintf(w, "    real_server 172.%d.%d.%d 80 {\n        weight %d\n        TCP_CHECK {\n            connect_timeout 3\n            retry 3\n            delay_before_retry 3\n        }\n    }\n",
 				16+n>>16&15, n>>8&255, n&255, 1+r%5)
 		}
-		w.WriteString("}\n\n")
+		if _, err := w.WriteString("}\n\n"); err != nil {
+			f.Close()
+			return 0, err
+		}
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -93,8 +96,7 @@ func BenchmarkParseLarge(b *testing.B) {
 	keep, _ := ParseFile(path, Options{})
 	runtime.ReadMemStats(&after)
 	debug.SetGCPercent(old)
-	_ = keep
-	keep = nil
+	runtime.KeepAlive(keep)
 	peak := after.HeapAlloc - before.HeapAlloc
 
 	b.SetBytes(size)

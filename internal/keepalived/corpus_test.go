@@ -208,7 +208,7 @@ func fromReader(cfg *keepalived.Config) *oracle {
 }
 
 // oraclePairs lists (real server, VIP, method) from the oracle's dump.
-func oraclePairs(t *testing.T, o *oracle) []string {
+func oraclePairs(o *oracle) []string {
 	groups := map[string][]string{}
 	for _, g := range o.Groups {
 		if _, dup := groups[g.Name]; !dup {
@@ -308,16 +308,10 @@ func TestCorpusAgainstKeepalived(t *testing.T) {
 		}
 		t.Run(filepath.Base(conf), func(t *testing.T) {
 			opts, expectErr := corpusOptions(t, conf)
-			// keepalived runs in the corpus directory with the bare file name.
-			wd, _ := os.Getwd()
-			if err := os.Chdir(corpusDir); err != nil {
-				t.Fatal(err)
-			}
-			cfg, diags := keepalived.ParseFile(filepath.Base(conf), opts)
-			if err := os.Chdir(wd); err != nil {
-				t.Fatal(err)
-			}
 			o := parseGolden(t, golden)
+			// keepalived runs in the corpus directory with the bare file name.
+			t.Chdir(corpusDir)
+			cfg, diags := keepalived.ParseFile(filepath.Base(conf), opts)
 			if expectErr {
 				if !diags.HasError() {
 					t.Fatalf("the reader accepted a config it must refuse; diagnostics:\n%v", diags)
@@ -336,7 +330,7 @@ func TestCorpusAgainstKeepalived(t *testing.T) {
 			if got.String() != o.String() {
 				t.Errorf("reader and keepalived differ\n--- keepalived\n%s--- reader\n%s", o, got)
 			}
-			if gp, op := readerPairs(t, cfg), oraclePairs(t, o); !slices.Equal(gp, op) {
+			if gp, op := readerPairs(t, cfg), oraclePairs(o); !slices.Equal(gp, op) {
 				t.Errorf("(real server, VIP, method) pairs differ\n--- keepalived\n%s\n--- reader\n%s", strings.Join(op, "\n"), strings.Join(gp, "\n"))
 			}
 		})

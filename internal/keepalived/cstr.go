@@ -59,7 +59,7 @@ func digitVal(c byte) int {
 // strtoul parses like C strtoul: it returns the value, the unparsed rest, whether any digit was
 // read, and whether the value overflowed (then the value is the maximum). A leading '-' negates
 // the result modulo 2^64, as in C.
-func strtoul(s string, base int) (val uint64, rest string, any bool, overflow bool) {
+func strtoul(s string, base int) (val uint64, rest string, digits bool, overflow bool) {
 	i := 0
 	for i < len(s) && isSpaceC(s[i]) {
 		i++
@@ -80,14 +80,14 @@ func strtoul(s string, base int) (val uint64, rest string, any bool, overflow bo
 		}
 	}
 	start := i
-	const max = ^uint64(0)
+	const maxU = ^uint64(0)
 	for i < len(s) {
 		d := digitVal(s[i])
 		if d >= base {
 			break
 		}
 		if !overflow {
-			if val > (max-uint64(d))/uint64(base) {
+			if val > (maxU-uint64(d))/uint64(base) {
 				overflow = true
 			} else {
 				val = val*uint64(base) + uint64(d)
@@ -99,7 +99,7 @@ func strtoul(s string, base int) (val uint64, rest string, any bool, overflow bo
 		return 0, s, false, false
 	}
 	if overflow {
-		return max, s[i:], true, true
+		return maxU, s[i:], true, true
 	}
 	if neg {
 		val = -val
@@ -107,29 +107,30 @@ func strtoul(s string, base int) (val uint64, rest string, any bool, overflow bo
 	return val, s[i:], true, false
 }
 
-// strtol parses like C strtol with a 64-bit long: out-of-range values are clamped.
-func strtol(s string, base int) (int64, string, bool) {
+// strtol parses like C strtol with a 64-bit long: out-of-range values are clamped. Without
+// digits it returns 0 and s unchanged.
+func strtol(s string, base int) (int64, string) {
 	i := 0
 	for i < len(s) && isSpaceC(s[i]) {
 		i++
 	}
 	neg := i < len(s) && s[i] == '-'
-	u, rest, any, overflow := strtoul(s[i:], base)
-	if !any {
-		return 0, s, false
+	u, rest, digits, overflow := strtoul(s[i:], base)
+	if !digits {
+		return 0, s
 	}
 	if neg {
 		// strtoul negated it; undo to get the magnitude.
 		u = -u
 		if overflow || u > 1<<63 {
-			return -1 << 63, rest, true
+			return -1 << 63, rest
 		}
-		return -int64(u), rest, true
+		return -int64(u), rest
 	}
 	if overflow || u > 1<<63-1 {
-		return 1<<63 - 1, rest, true
+		return 1<<63 - 1, rest
 	}
-	return int64(u), rest, true
+	return int64(u), rest
 }
 
 // readUnsigned reproduces keepalived's read_unsigned_func in the daemon (not -t) mode that

@@ -40,7 +40,6 @@ type vsBuild struct {
 	protoSet bool
 	rs       []*RealServer
 	sorry    *RealServer
-	skipped  bool
 }
 
 type parser struct {
@@ -832,9 +831,9 @@ func (p *parser) vsgEntry(g *vsgBuild, toks []string) {
 	}
 	e.First, e.Last, e.Port = first, first, pn
 	if i := strings.IndexByte(addrStr, '/'); i >= 0 {
-		mask, rest, any, _ := strtoul(addrStr[i+1:], 10)
+		mask, rest, digits, _ := strtoul(addrStr[i+1:], 10)
 		bits := first.BitLen()
-		if rest != "" || !any || mask == 0 || mask > uint64(bits) {
+		if rest != "" || !digits || mask == 0 || mask > uint64(bits) {
 			p.errorf(fix, "invalid netmask in virtual server group %s entry %q", g.g.Name, addrStr)
 			return
 		}

@@ -602,7 +602,7 @@ func (r *reader) expand(buf string) string {
 // checkDefinition handles `$NAME=value` (no blank before '='). A value ending in a backslash
 // starts a multi-line definition.
 func (r *reader) checkDefinition(buf string) bool {
-	if len(buf) < 2 || !(isAlpha(buf[1]) || buf[1] == '_') {
+	if len(buf) < 2 || (!isAlpha(buf[1]) && buf[1] != '_') {
 		return false
 	}
 	p := 2
@@ -646,7 +646,7 @@ func (r *reader) findDefinition(s string) (*definition, int, string) {
 	if braces {
 		name = s[1:]
 	}
-	if name == "" || !(isAlpha(name[0]) || name[0] == '_') {
+	if name == "" || (!isAlpha(name[0]) && name[0] != '_') {
 		return nil, 0, ""
 	}
 	n := 1
@@ -765,7 +765,7 @@ func (r *reader) definitionValue(d *definition, params string) string {
 	case "_RANDOM":
 		r.warnf("$_RANDOM is random in keepalived; the reader substitutes its lowest value")
 		if params != "" {
-			v, _, _ := strtol(params, 10)
+			v, _ := strtol(params, 10)
 			return strconv.FormatInt(v, 10)
 		}
 		return "0"
@@ -806,7 +806,7 @@ func (r *reader) addSeq(buf string) bool {
 	text := skipBlanks(p[end+1:])
 
 	var start, step, last int64
-	one, q, _ := strtol(params, 0)
+	one, q := strtol(params, 0)
 	q = skipBlanks(q)
 	switch {
 	case q != "" && q[0] == ')':
@@ -822,7 +822,7 @@ func (r *reader) addSeq(buf string) bool {
 	case q == "" || q[0] != ',':
 		return false
 	default:
-		two, q2, _ := strtol(q[1:], 0)
+		two, q2 := strtol(q[1:], 0)
 		q2 = skipBlanks(q2)
 		if q2 != "" && q2[0] == ')' {
 			start, last = one, two
@@ -835,7 +835,7 @@ func (r *reader) addSeq(buf string) bool {
 		if q2 == "" || q2[0] != ',' {
 			return false
 		}
-		three, q3, _ := strtol(q2[1:], 0)
+		three, q3 := strtol(q2[1:], 0)
 		q3 = skipBlanks(q3)
 		if q3 == "" || q3[0] != ')' {
 			return false

@@ -138,7 +138,10 @@ func TestPipelineMatchesSequential(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString("bogus_root 1\nvirtual_server 10.99.0.1 80 {\n  what ever\n  real_server 10.99.1.1 80 {\n    lvs_method DR\n  }\n}\nvirtual_server 10.99.0.2 80 {\n}\n")
+	_, err = f.WriteString("bogus_root 1\nvirtual_server 10.99.0.1 80 {\n  what ever\n  real_server 10.99.1.1 80 {\n    lvs_method DR\n  }\n}\nvirtual_server 10.99.0.2 80 {\n}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
 	seqCfg, seqDiags := func() (*Config, Diagnostics) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))

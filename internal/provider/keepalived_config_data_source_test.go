@@ -216,7 +216,10 @@ func TestKeepalivedConfigWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	typ := schemaResp.DataSourceSchemas["vip_keepalived_config"].ValueType().(tftypes.Object)
+	typ, ok := schemaResp.DataSourceSchemas["vip_keepalived_config"].ValueType().(tftypes.Object)
+	if !ok {
+		t.Fatal("the data source schema is not an object")
+	}
 	vals := map[string]tftypes.Value{}
 	for name, at := range typ.AttributeTypes {
 		vals[name] = tftypes.NewValue(at, nil)

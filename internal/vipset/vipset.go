@@ -123,9 +123,9 @@ func Build(cfg *keepalived.Config, opts Options) (*Result, error) {
 	if methods == nil {
 		methods = DefaultMethods()
 	}
-	max := opts.MaxServices
-	if max <= 0 {
-		max = DefaultMaxServices
+	limit := opts.MaxServices
+	if limit <= 0 {
+		limit = DefaultMaxServices
 	}
 	res := &Result{}
 	for _, vs := range cfg.VirtualServers {
@@ -158,10 +158,10 @@ func Build(cfg *keepalived.Config, opts Options) (*Result, error) {
 					continue
 				}
 				s.Port = e.Port
-				n, ok := rangeSize(e.First, e.Last, uint64(max))
-				if !ok || len(res.Services)+int(n) > max {
+				n, ok := rangeSize(e.First, e.Last, uint64(limit))
+				if !ok || len(res.Services)+int(n) > limit {
 					return nil, fmt.Errorf("%s: virtual_server_group %s entry %s-%s expands to more than %d services; "+
-						"list the addresses keepalived really serves", e.Pos, g.Name, e.First, e.Last, max)
+						"list the addresses keepalived really serves", e.Pos, g.Name, e.First, e.Last, limit)
 				}
 				for a := e.First; ; a = a.Next() {
 					s.Address = a
@@ -176,8 +176,8 @@ func Build(cfg *keepalived.Config, opts Options) (*Result, error) {
 			s.Address = vs.Address
 			res.Services = append(res.Services, s)
 		}
-		if len(res.Services) > max {
-			return nil, fmt.Errorf("%s: the configuration expands to more than %d services", vs.Pos, max)
+		if len(res.Services) > limit {
+			return nil, fmt.Errorf("%s: the configuration expands to more than %d services", vs.Pos, limit)
 		}
 	}
 
@@ -268,7 +268,7 @@ func serviceLess(a, b Service) bool {
 }
 
 // rangeSize returns the number of addresses in first..last, or false when above max.
-func rangeSize(first, last netip.Addr, max uint64) (uint64, bool) {
+func rangeSize(first, last netip.Addr, limit uint64) (uint64, bool) {
 	a, b := first.As16(), last.As16()
 	for i := 0; i < 8; i++ {
 		if a[i] != b[i] {
@@ -280,7 +280,7 @@ func rangeSize(first, last netip.Addr, max uint64) (uint64, bool) {
 		x = x<<8 | uint64(a[i])
 		y = y<<8 | uint64(b[i])
 	}
-	if y < x || y-x >= max {
+	if y < x || y-x >= limit {
 		return 0, false
 	}
 	return y - x + 1, true
