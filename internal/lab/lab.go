@@ -111,8 +111,8 @@ func (c Config) Run(ctx context.Context) ([]byte, error) {
 	}
 	// One guest at a time on this machine: the machines have 2 cores, and benchmarks in the lab
 	// need them.
-	unlock, err := lockFile(ctx, filepath.Join(cache, "boot.lock"), func(holder string) {
-		logf("lab: waiting for the lab guest of %s to finish (one guest at a time on this machine)", holder)
+	unlock, err := lockTurn(ctx, cache, func(holder string, ahead int) {
+		logf("lab: one guest at a time on this machine: waiting for %d run(s) ahead, now %s", ahead, holder)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -144,7 +144,7 @@ func (c Config) Run(ctx context.Context) ([]byte, error) {
 		"-serial", "stdio", "-monitor", "none",
 		"-kernel", k.vmlinuz,
 		"-initrd", filepath.Join(run, "initrd.cpio"),
-		"-append", "console=ttyS0 quiet panic=-1 oops=panic viplab=" + run,
+		"-append", "console=ttyS0 quiet panic=-1 oops=panic viplab=" + run + " viplab9p=" + cache9p(),
 		"-fsdev", "local,id=root,path=/,security_model=passthrough,multidevs=remap",
 		"-device", "virtio-9p-pci,fsdev=root,mount_tag=host",
 		"-device", "virtio-rng-pci",
@@ -341,6 +341,16 @@ func accel() string {
 	return "tcg"
 }
 
+// cache9p is the 9p cache mode of the guest's root: VIP_LAB_9P_CACHE, default none (every
+// access goes to the host, so host and guest always agree).
+func cache9p() string {
+	switch c := os.Getenv("VIP_LAB_9P_CACHE"); c {
+	case "loose", "fscache", "mmap", "none":
+		return c
+	}
+	return "none"
+}
+
 func qemuPath() (string, error) {
 	if p := os.Getenv("VIP_LAB_QEMU"); p != "" {
 		return p, nil
@@ -397,38 +407,4 @@ func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)
-}
-
-// lockFile takes an exclusive flock on path, calling waiting once with the holder's description
-// if it has to wait, and gives up when ctx ends. The holder's pid and command line are written
-// into the file, for the next one who waits.
-func lockFile(ctx context.Context, path string, waiting func(holder string)) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	for told := false; ; {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			if err := f.Truncate(0); err == nil {
-				_, _ = f.WriteAt([]byte(fmt.Sprintf("pid %d: %s", os.Getpid(), strings.Join(os.Args, " "))), 0)
-			}
-			return func() { _ = f.Truncate(0); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		if !told && waiting != nil {
-			holder, _ := os.ReadFile(path)
-			waiting(string(holder))
-			told = true
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for %s: %w", path, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
 }

@@ -3,6 +3,9 @@ package lab_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -106,5 +109,56 @@ func TestUnavailable(t *testing.T) {
 		if (tc.ci == "true") != (err != nil) {
 			t.Errorf("CI=%q: test binary exit error %v", tc.ci, err)
 		}
+	}
+}
+
+// TestRunHostForward boots the lab with a user-network NIC and a host forward: a connection to
+// the host port reaches a listener in the guest.
+func TestRunHostForward(t *testing.T) {
+	if lab.Inside() {
+		t.Skip("host-side test")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := lab.Config{
+			Script: "ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up &&\n" +
+				"exec busybox nc -l -p 8080 -e /bin/echo hello-from-guest\n",
+			HostForwards: []string{fmt.Sprintf("tcp:127.0.0.1:%d-:8080", port)},
+		}.Run(ctx)
+		done <- result{out, err}
+	}()
+	for {
+		select {
+		case r := <-done:
+			lab.Unavailable(t, r.err)
+			t.Fatalf("the guest ended before the host got through: %v\n%s", r.err, r.out)
+		case <-time.After(500 * time.Millisecond):
+		}
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err != nil {
+			continue
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		b, _ := io.ReadAll(c)
+		c.Close()
+		if strings.TrimSpace(string(b)) == "hello-from-guest" {
+			break
+		}
+	}
+	if r := <-done; r.err != nil {
+		t.Fatalf("lab: %v\n%s", r.err, r.out)
 	}
 }

@@ -17,9 +17,11 @@ mount -t proc proc /proc || fail "mount /proc"
 mount -t devtmpfs devtmpfs /dev || fail "mount /dev"
 
 run=
+cache=none
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	viplab=*) run="${arg#viplab=}" ;;
+	viplab9p=*) cache="${arg#viplab9p=}" ;;
 	esac
 done
 [ -n "$run" ] || fail "no viplab= on the kernel command line"
@@ -28,7 +30,7 @@ while read -r m; do
 	insmod "/modules/$m" || fail "insmod $m"
 done </modules.list
 
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 host /newroot || fail "mount the host's / over 9p"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=$cache host /newroot || fail "mount the host's / over 9p"
 [ -r "/newroot$run/stage2.sh" ] || fail "$run/stage2.sh is not visible over 9p"
 
 umount /proc
