@@ -10,7 +10,6 @@
 #   DEMO_KEEP=1  leave the site up at the end (only useful with DEMO_LAB=0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
 started=$SECONDS
 
 say() { printf '==> %s\n' "$*"; }
@@ -48,16 +47,22 @@ go build -o "$bin/plancheck" ./scripts/demo/plancheck
 # Logs of the last run (sshd, keepalived, terraform plans; no keys) stay in $DEMO_LOGS.
 export DEMO_LOGS=${DEMO_LOGS:-/tmp/vip-demo-logs}
 rm -rf "$DEMO_LOGS"
-export DEMO_REPO=$repo DEMO_PROVIDER_DIR=$bin DEMO_PLANCHECK=$bin/plancheck
+# The guest runs a snapshot of the scripts and the example, so that editing the checkout while the
+# demo runs cannot change it halfway.
+mkdir -p "$bin/repo/scripts" "$bin/repo/examples"
+cp -r scripts/demo "$bin/repo/scripts/"
+cp -r examples/demo "$bin/repo/examples/"
+export DEMO_REPO=$bin/repo DEMO_PROVIDER_DIR=$bin DEMO_PLANCHECK=$bin/plancheck
 rc=0
 if [ "${DEMO_LAB:-1}" = 0 ]; then
 	say "Running the story on this machine's kernel (DEMO_LAB=0)"
-	bash "$repo/scripts/demo/guest.sh" || rc=$?
+	bash "$DEMO_REPO/scripts/demo/guest.sh" || rc=$?
 else
 	go build -o "$bin/labrun" ./internal/lab/cmd/labrun
 	say "Booting the kernel lab (QEMU, software emulation) and running the story inside"
 	# The guest's console streams the story as it happens (stderr); stdout repeats it at the end.
-	"$bin/labrun" -console -timeout 30m "exec bash '$repo/scripts/demo/guest.sh'" >"$bin/output" || rc=$?
+	# The timeout includes waiting for another lab guest on this machine (one at a time).
+	"$bin/labrun" -console -timeout 60m "exec bash '$DEMO_REPO/scripts/demo/guest.sh'" >"$bin/output" || rc=$?
 fi
 elapsed=$((SECONDS - started))
 if [ "$rc" -eq 0 ]; then

@@ -30,6 +30,23 @@ ipvs_is() {
 	return 1
 }
 
+# director_holds VIP...: keepalived's VRRP instance is master and has put the VIPs on the director
+# (waits up to 20 s: a MASTER instance waits for competing adverts first).
+director_holds() {
+	local vip got i ok
+	for i in $(seq 40); do
+		got=$(on director ip -o -4 addr show dev eth0 | awk '{print $4}' | tr '\n' ' ')
+		ok=1
+		for vip; do
+			case " $got" in *" $vip/32 "*) ;; *) ok=0 ;; esac
+		done
+		[ "$ok" = 1 ] && { echo "director eth0: $got"; return 0; }
+		sleep 0.5
+	done
+	echo "director eth0: $got (expected $* as /32s)"
+	return 1
+}
+
 # who FROM VIP PORT N: the names that answer N requests from FROM to VIP:PORT, sorted, unique
 # ("-" for a request nobody answered).
 who() {

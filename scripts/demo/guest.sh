@@ -75,10 +75,15 @@ comma() { tr ' ' ',' <<<"$*"; }
 
 # --- terraform -----------------------------------------------------------------------------------
 
+TF_RUNS=()
 tf() {
+	local t0=$SECONDS rc
 	printf '$ terraform %s\n' "$*" >&2
 	admin env TF_CLI_CONFIG_FILE="$DEMO_WORK/terraformrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0 \
 		terraform -chdir="$TF_DIR" "$@"
+	rc=$?
+	TF_RUNS+=("$(printf '%4ss  terraform %s' "$((SECONDS - t0))" "$1")")
+	return "$rc"
 }
 
 # tf_plan NAME [ARGS]: plan to $TF_DIR/NAME.tfplan, printing it; its text goes to NAME.txt and
@@ -92,12 +97,16 @@ tf_plan() {
 	tf show -no-color -json "$name.tfplan" >"$TF_DIR/$name.json"
 }
 
-# plan_is NAME EXPECT...: the saved plan NAME does exactly EXPECT (see plancheck).
+# plan_is NAME [-drift EXPECT]... EXPECT...: the saved plan NAME does exactly EXPECT (see plancheck).
 plan_is() {
-	local name=$1
+	local name=$1 flags=()
 	shift
+	while [ "${1:-}" = -drift ]; do
+		flags+=("$1" "$2")
+		shift 2
+	done
 	[ -s "$TF_DIR/$name.json" ] || { echo "no plan: terraform plan failed above"; return 1; }
-	"$DEMO_PLANCHECK" "$TF_DIR/$name.json" "$@"
+	"$DEMO_PLANCHECK" "${flags[@]}" "$TF_DIR/$name.json" "$@"
 }
 
 # --- the story -----------------------------------------------------------------------------------
@@ -145,6 +154,7 @@ EOF
 step "plan shows each real server's VIPs; apply; traffic and ARP follow keepalived.conf"
 say "keepalived on the director installs this IPVS table (VIP:port -> real servers):"
 check "IPVS on the director is what keepalived.conf says" ipvs_is SERVICES_BEFORE
+check "the director holds the VIPs (VRRP master)" director_holds 192.0.2.100 192.0.2.101 192.0.2.102
 say "Before terraform, no real server holds a VIP, so it drops what the director forwards:"
 check "client -> 192.0.2.100:80 gets no answer yet" answered_by client 192.0.2.100 80 "-"
 tf_plan step1
@@ -213,6 +223,8 @@ done
 
 _step_close
 say ""
+say "terraform runs (wall time):"
+printf '  %s\n' "${TF_RUNS[@]}"
 say "SSH connections accepted by each real server's sshd over the whole demo:"
 for rs in "${SITE_RS_NAMES[@]}"; do
 	say "  $rs: $(grep -c 'Accepted publickey' "$DEMO_WORK/$rs/sshd.log")"

@@ -128,7 +128,14 @@ site_rs_services() {
 		Subsystem sftp internal-sftp
 	EOF
 	/usr/sbin/sshd -t -f "$d/sshd_config"
-	site_bg "$rs" "$d/sshd.log" /usr/sbin/sshd -D -e -f "$d/sshd_config"
+	# sshd's log, time-stamped, tells how many connections and sessions terraform made and when.
+	# Each real server gets an empty /root of its own, as a fresh server has: the lab guest shares
+	# this machine's /root, whose shell start-up files (run by every SSH session) are not the real
+	# servers' and can be slow. `ip netns exec` runs in a new mount namespace, so the tmpfs stays
+	# private to this sshd and its sessions.
+	on "$rs" sh -c 'mount -t tmpfs -o mode=0700 tmpfs /root && exec /usr/sbin/sshd -D -e -f "$1"' sh "$d/sshd_config" 2>&1 </dev/null |
+		while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >"$d/sshd.log" &
+	echo "$!" >>"$DEMO_WORK/pids"
 	site_bg "$rs" "$d/httpd80.log" busybox httpd -f -p 80 -h "$d/www"
 	site_bg "$rs" "$d/httpd443.log" busybox httpd -f -p 443 -h "$d/www"
 }
