@@ -128,6 +128,11 @@ func Start(t testing.TB, opts Options) *Server {
 		"MaxStartups 100",
 		"AllowTcpForwarding yes",
 		"Subsystem sftp internal-sftp",
+		// Debian's bash sources ~/.bashrc when sshd runs it, even for a command, unless it is
+		// nested (SHLVL >= 1). The machines' root .bashrc runs `pyenv init`, which is slow under
+		// emulation and hangs on a stale lock left by a session killed mid-rehash; the tests
+		// want the server's behaviour, not the test machine's shell setup.
+		"SetEnv SHLVL=1",
 	)
 	if opts.Password {
 		cfg = append(cfg, "PasswordAuthentication yes", "KbdInteractiveAuthentication yes")
