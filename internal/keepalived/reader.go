@@ -430,6 +430,14 @@ func (r *reader) readLine() (string, bool) {
 		cls := uint8(clsDollar | clsBrace | clsQuote) // unknown: assume the worst
 		residue := false
 		switch {
+		case r.hasResidue && len(r.residue) == 1 && (r.residue[0] == '{' || r.residue[0] == '}'):
+			// The brace that ended the previous line (the common case): what the general path
+			// does with it, without the detours.
+			r.hasResidue = false
+			r.expanded += 2
+			r.diags.seq++
+			r.lastCls = clsBrace
+			return r.splitBraces(r.residue), true
 		case r.hasResidue:
 			buf, r.hasResidue = r.residue, false
 			cls = r.residueCls // a piece of a line has at most the classes of the line

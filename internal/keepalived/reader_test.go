@@ -147,7 +147,7 @@ func TestPipelineMatchesSequential(t *testing.T) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 		return ParseFile(path, Options{})
 	}()
-	old := runtime.GOMAXPROCS(2)
+	old := runtime.GOMAXPROCS(pipelineCPUs)
 	defer runtime.GOMAXPROCS(old)
 	cfg, diags := ParseFile(path, Options{})
 	if !reflect.DeepEqual(cfg, seqCfg) {
