@@ -425,7 +425,22 @@ func (p *parser) curVS() *vsBuild {
 // the text, anything from the first '-' (or else '/') on is ignored, and the rest must be a
 // plain numeric address. The port, when given, must be 1-65535.
 func parseAddress(ip, port string) (addr netip.Addr, portNum uint16, ignored string, ok bool) {
-	v6 := strings.IndexByte(ip, ':') >= 0
+	// One pass over the (short) text: family, and where a '-' or else a '/' starts.
+	v6, dash, slash := false, -1, -1
+	for i := 0; i < len(ip); i++ {
+		switch ip[i] {
+		case ':':
+			v6 = true
+		case '-':
+			if dash < 0 {
+				dash = i
+			}
+		case '/':
+			if slash < 0 {
+				slash = i
+			}
+		}
+	}
 	if port != "" {
 		v, good, _ := readUnsigned(port, 1, 65535, true)
 		if !good {
@@ -434,10 +449,10 @@ func parseAddress(ip, port string) (addr netip.Addr, portNum uint16, ignored str
 		portNum = uint16(v)
 	}
 	s := ip
-	if i := strings.IndexByte(s, '-'); i >= 0 {
-		s, ignored = s[:i], s[i:]
-	} else if i := strings.IndexByte(s, '/'); i >= 0 {
-		s, ignored = s[:i], s[i:]
+	if dash >= 0 {
+		s, ignored = s[:dash], s[dash:]
+	} else if slash >= 0 {
+		s, ignored = s[:slash], s[slash:]
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil || a.Zone() != "" || a.Is6() != v6 {
