@@ -15,6 +15,7 @@
 //	VIP_LAB_CACHE=DIR     where kernels are cached (default $XDG_CACHE_HOME or ~/.cache, /terraform-provider-vip-lab)
 //	VIP_LAB_KERNEL=PKG    the kernel package (default: what linux-image-amd64 depends on)
 //	VIP_LAB_NO_INSTALL=1  never apt-get install missing packages, even as root
+//	VIP_LAB_9P_CACHE=none the guest caches nothing of the host's files (default loose: see cache9p)
 package lab
 
 import (
@@ -341,14 +342,18 @@ func accel() string {
 	return "tcg"
 }
 
-// cache9p is the 9p cache mode of the guest's root: VIP_LAB_9P_CACHE, default none (every
-// access goes to the host, so host and guest always agree).
+// cache9p is the 9p cache mode of the guest's root: VIP_LAB_9P_CACHE, default loose. With
+// loose, the guest keeps what it read from the host's files in its page cache: executables
+// (terraform, test binaries) start 2-6 times faster than with none, where every page fault is a
+// round trip to the host. The guest's writes still go straight to the host, but a host file that
+// the host changes while the guest runs may look stale inside: prepare files before the boot, or
+// set VIP_LAB_9P_CACHE=none.
 func cache9p() string {
 	switch c := os.Getenv("VIP_LAB_9P_CACHE"); c {
 	case "loose", "fscache", "mmap", "none":
 		return c
 	}
-	return "none"
+	return "loose"
 }
 
 func qemuPath() (string, error) {

@@ -36,7 +36,7 @@ echo vip-lab >/proc/sys/kernel/hostname
 ip link set lo up || die "ip link set lo up"
 # One modprobe for all: each process start costs a lot under emulation. Other modules (IPVS
 # schedulers, bridge, ipip, ...) load on demand through the kernel's request_module.
-modprobe -a virtio_rng dummy veth ip_vs || die "modprobe -a virtio_rng dummy veth ip_vs"
+modprobe -a virtio_rng virtio_net dummy veth ip_vs || die "modprobe -a virtio_rng virtio_net dummy veth ip_vs"
 read -r uptime _ </proc/uptime
 echo "$uptime" >"$run/boot-seconds"
 
