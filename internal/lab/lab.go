@@ -15,6 +15,7 @@
 //	VIP_LAB_CACHE=DIR     where kernels are cached (default $XDG_CACHE_HOME or ~/.cache, /terraform-provider-vip-lab)
 //	VIP_LAB_KERNEL=PKG    the kernel package (default: what linux-image-amd64 depends on)
 //	VIP_LAB_NO_INSTALL=1  never apt-get install missing packages, even as root
+//	VIP_LAB_CPU=MODEL     the guest CPU (default qemu64; "max" emulates AVX2 and AES-NI, which is slower here)
 //	VIP_LAB_9P_CACHE=none the guest caches nothing of the host's files (default loose: see cache9p)
 package lab
 
@@ -139,7 +140,7 @@ func (c Config) Run(ctx context.Context) ([]byte, error) {
 	}
 
 	args := []string{
-		"-accel", accel(),
+		"-accel", accel(), "-cpu", cpuModel(),
 		"-m", "3G", "-smp", "2",
 		"-nodefaults", "-display", "none", "-no-reboot",
 		"-serial", "stdio", "-monitor", "none",
@@ -354,6 +355,14 @@ func cache9p() string {
 		return c
 	}
 	return "loose"
+}
+
+// cpuModel is the guest CPU: VIP_LAB_CPU, default qemu64 (QEMU's default for TCG).
+func cpuModel() string {
+	if c := os.Getenv("VIP_LAB_CPU"); c != "" {
+		return c
+	}
+	return "qemu64"
 }
 
 func qemuPath() (string, error) {
