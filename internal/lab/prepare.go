@@ -72,6 +72,7 @@ func prepare(ctx context.Context, cache string, logf func(string, ...any)) (*ker
 		if err := unpackKernel(ctx, dir, pkg, version, release); err != nil {
 			return nil, fmt.Errorf("prepare kernel %s %s: %w", pkg, version, err)
 		}
+		pruneKernels(cache, dir, logf)
 	}
 	k.initMods, err = initModules(ctx, filepath.Join(dir, "root"), release)
 	if err != nil {
@@ -253,6 +254,19 @@ func unpackKernel(ctx context.Context, dir, pkg, version, release string) error 
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "complete"), []byte(pkg+" "+version+"\n"), 0o644)
+}
+
+// pruneKernels removes the kernels cached before keep (about 400 MB each) once Debian has moved
+// on. The caller holds the lock, so no guest is using them.
+func pruneKernels(cache, keep string, logf func(string, ...any)) {
+	dirs, _ := filepath.Glob(filepath.Join(cache, "*_*"))
+	for _, d := range dirs {
+		if d == keep || !exists(filepath.Join(d, "complete")) {
+			continue
+		}
+		logf("lab: removing the older kernel %s", d)
+		_ = os.RemoveAll(d)
+	}
 }
 
 // initModules lists, in load order and without duplicates, the modules /init must insmod to
