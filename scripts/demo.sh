@@ -56,7 +56,7 @@ export DEMO_REPO=$bin/repo DEMO_PROVIDER_DIR=$bin DEMO_PLANCHECK=$bin/plancheck
 rc=0
 if [ "${DEMO_LAB:-1}" = 0 ]; then
 	say "Running the story on this machine's kernel (DEMO_LAB=0)"
-	bash "$DEMO_REPO/scripts/demo/guest.sh" || rc=$?
+	bash "$DEMO_REPO/scripts/demo/guest.sh" | tee "$bin/output" || rc=$?
 else
 	go build -o "$bin/labrun" ./internal/lab/cmd/labrun
 	say "Booting the kernel lab (QEMU, software emulation) and running the story inside"
@@ -68,6 +68,7 @@ elapsed=$((SECONDS - started))
 if [ "$rc" -eq 0 ]; then
 	say "make demo passed in $((elapsed / 60))m$((elapsed % 60))s"
 else
-	say "make demo FAILED (exit $rc) after $((elapsed / 60))m$((elapsed % 60))s: see the summary above; logs in $DEMO_LOGS"
+	say "make demo FAILED (exit $rc) after $((elapsed / 60))m$((elapsed % 60))s; logs in $DEMO_LOGS"
+	grep '^  FAIL  ' "$bin/output" 2>/dev/null | sed 's/^  FAIL  /    failed step /' || true
 fi
 exit "$rc"

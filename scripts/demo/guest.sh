@@ -75,14 +75,15 @@ comma() { tr ' ' ',' <<<"$*"; }
 
 # --- terraform -----------------------------------------------------------------------------------
 
-TF_RUNS=()
+# tf ARGS...: terraform in the example's working directory, with the provider built from this
+# repository. Each run's wall time goes to $DEMO_WORK/tf-runs (a file: tf often runs in a pipeline).
 tf() {
 	local t0=$SECONDS rc
 	printf '$ terraform %s\n' "$*" >&2
 	admin env TF_CLI_CONFIG_FILE="$DEMO_WORK/terraformrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0 \
 		terraform -chdir="$TF_DIR" "$@"
 	rc=$?
-	TF_RUNS+=("$(printf '%4ss  terraform %s' "$((SECONDS - t0))" "$1")")
+	printf '%4ss  terraform %s\n' "$((SECONDS - t0))" "$*" >>"$DEMO_WORK/tf-runs"
 	return "$rc"
 }
 
@@ -224,7 +225,7 @@ done
 _step_close
 say ""
 say "terraform runs (wall time):"
-printf '  %s\n' "${TF_RUNS[@]}"
+sed 's/^/  /' "$DEMO_WORK/tf-runs"
 say "SSH connections accepted by each real server's sshd over the whole demo:"
 for rs in "${SITE_RS_NAMES[@]}"; do
 	say "  $rs: $(grep -c 'Accepted publickey' "$DEMO_WORK/$rs/sshd.log")"
