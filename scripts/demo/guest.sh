@@ -25,7 +25,7 @@ here=$DEMO_REPO/scripts/demo
 . "$here/checks.sh"
 
 if [ -z "${DEMO_WORK:-}" ]; then
-	mkdir -p -m 0755 /run/vip-demo
+	mkdir -p /run/vip-demo
 	DEMO_WORK=$(mktemp -d /run/vip-demo/run.XXXXXX)
 fi
 chmod 0700 "$DEMO_WORK"
@@ -57,11 +57,13 @@ rs_of_ip() {
 # The expected site, straight from examples/demo/keepalived.conf (before step 3) and
 # scripts/demo/keepalived.step3.conf (after): which real servers serve each VIP:port, and so which
 # VIPs each real server must hold.
+# shellcheck disable=SC2034 # SERVICES_* are passed by name to ipvs_is and traffic_is
 declare -A SERVICES_BEFORE=(
 	[192.0.2.100:80]="rs1 rs2" [192.0.2.100:443]="rs1 rs2"
 	[192.0.2.101:80]="rs2 rs3" [192.0.2.101:443]="rs3"
 	[192.0.2.102:80]="rs1 rs3" [192.0.2.102:443]="rs1 rs3"
 )
+# shellcheck disable=SC2034
 declare -A SERVICES_AFTER=(
 	[192.0.2.100:80]="rs1 rs2" [192.0.2.100:443]="rs1 rs2"
 	[192.0.2.101:80]="rs1 rs2 rs3" [192.0.2.101:443]="rs1 rs3"
@@ -160,9 +162,9 @@ say "Before terraform, no real server holds a VIP, so it drops what the director
 check "client -> 192.0.2.100:80 gets no answer yet" answered_by client 192.0.2.100 80 "-"
 tf_plan step1
 check "plan: create one interface per real server with the VIPs keepalived assigns it" plan_is step1 \
-	"$(res rs1)=create:$(comma ${VIPS_BEFORE[rs1]})" \
-	"$(res rs2)=create:$(comma ${VIPS_BEFORE[rs2]})" \
-	"$(res rs3)=create:$(comma ${VIPS_BEFORE[rs3]})"
+	"$(res rs1)=create:$(comma "${VIPS_BEFORE[rs1]}")" \
+	"$(res rs2)=create:$(comma "${VIPS_BEFORE[rs2]}")" \
+	"$(res rs3)=create:$(comma "${VIPS_BEFORE[rs3]}")"
 tf apply -no-color step1.tfplan
 for rs in "${SITE_RS_NAMES[@]}"; do
 	check "$rs holds exactly ${VIPS_BEFORE[$rs]} on $IFNAME, ARP sysctls set" vips_are "$rs" "${VIPS_BEFORE[$rs]}"
@@ -187,7 +189,7 @@ site_keepalived_reload "$here/keepalived.step3.conf"
 check "keepalived reloaded: IPVS on the director follows" ipvs_is SERVICES_AFTER
 tf_plan step3
 check "plan: only rs1 changes, +192.0.2.101 -192.0.2.102" plan_is step3 \
-	"$(res rs1)=update:$(comma ${VIPS_AFTER[rs1]})"
+	"$(res rs1)=update:$(comma "${VIPS_AFTER[rs1]}")"
 tf apply -no-color step3.tfplan
 for rs in "${SITE_RS_NAMES[@]}"; do
 	check "$rs holds exactly ${VIPS_AFTER[$rs]}" vips_are "$rs" "${VIPS_AFTER[$rs]}"
@@ -200,8 +202,8 @@ show on rs3 ip addr add 192.0.2.100/32 dev "$IFNAME"
 check "by hand, rs3 now swallows its own requests to 192.0.2.100" answered_by rs3 192.0.2.100 80 "rs3"
 tf_plan step4
 check "plan: drift on rs3 (+192.0.2.100) and only rs3 changes, back to its VIPs" plan_is step4 \
-	-drift "$(res rs3)=192.0.2.100,$(comma ${VIPS_AFTER[rs3]})" \
-	"$(res rs3)=update:$(comma ${VIPS_AFTER[rs3]})"
+	-drift "$(res rs3)=192.0.2.100,$(comma "${VIPS_AFTER[rs3]}")" \
+	"$(res rs3)=update:$(comma "${VIPS_AFTER[rs3]}")"
 tf apply -no-color step4.tfplan
 check "rs3 holds exactly ${VIPS_AFTER[rs3]} again" vips_are rs3 "${VIPS_AFTER[rs3]}"
 check "rs3 -> 192.0.2.100:80 goes through the director again" answered_by rs3 192.0.2.100 80 "rs1 rs2"

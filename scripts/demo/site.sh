@@ -133,6 +133,7 @@ site_rs_services() {
 	# this machine's /root, whose shell start-up files (run by every SSH session) are not the real
 	# servers' and can be slow. `ip netns exec` runs in a new mount namespace, so the tmpfs stays
 	# private to this sshd and its sessions.
+	# shellcheck disable=SC2016 # $1 is expanded by the inner sh
 	on "$rs" sh -c 'mount -t tmpfs -o mode=0700 tmpfs /root && exec /usr/sbin/sshd -D -e -f "$1"' sh "$d/sshd_config" 2>&1 </dev/null |
 		while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >"$d/sshd.log" &
 	echo "$!" >>"$DEMO_WORK/pids"
