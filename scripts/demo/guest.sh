@@ -114,6 +114,16 @@ plan_is() {
 
 # --- the story -----------------------------------------------------------------------------------
 
+# The kernel must have what the site and the resource need (the lab guest loads them at boot).
+for m in dummy veth bridge ip_vs; do
+	modprobe -q "$m" 2>/dev/null
+	if [ ! -d "/sys/module/$m" ]; then
+		fail "this kernel has no $m module: run make demo without DEMO_LAB=0, so that it uses the kernel lab"
+		summary
+		exit 1
+	fi
+done
+
 say "The demo site: an LVS-DR cluster of network namespaces on one bridge (working directory $DEMO_WORK)"
 say "  client 192.0.2.10 -- director 192.0.2.2 (keepalived, IPVS DR) -- rs1 .11, rs2 .12, rs3 .13 (sshd, HTTP :80 :443)"
 say "  terraform runs on the bridge at $SITE_ADMIN_IP and reaches the real servers over SSH."
