@@ -104,6 +104,11 @@ func (c Config) Run(ctx context.Context) ([]byte, error) {
 		ctx, cancel = context.WithTimeout(ctx, 60*time.Minute)
 		defer cancel()
 	}
+	// Before queueing for the machine's one guest: what can fail at once.
+	qemu, err := qemuPath()
+	if err != nil && os.Getenv("VIP_LAB_QEMU") != "" {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
 	cache, err := cacheDir()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -125,11 +130,11 @@ func (c Config) Run(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	qemu, err := qemuPath()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	if qemu == "" { // installed by prepare
+		if qemu, err = qemuPath(); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
 	}
-
 	run, err := os.MkdirTemp("", "vip-lab-")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -367,6 +372,9 @@ func cpuModel() string {
 
 func qemuPath() (string, error) {
 	if p := os.Getenv("VIP_LAB_QEMU"); p != "" {
+		if _, err := exec.LookPath(p); err != nil {
+			return "", fmt.Errorf("VIP_LAB_QEMU: %w", err)
+		}
 		return p, nil
 	}
 	p, err := exec.LookPath("qemu-system-x86_64")

@@ -69,24 +69,6 @@ func TestLabEnvironment(t *testing.T) {
 	}
 }
 
-// TestRunExitStatus boots the lab directly: output and exit status come back to the host.
-func TestRunExitStatus(t *testing.T) {
-	if lab.Inside() {
-		t.Skip("host-side test")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	out, err := lab.Run(ctx, "echo out; echo err >&2; ip link add x type dummy && exit 7", nil)
-	lab.Unavailable(t, err)
-	var exit *lab.ExitError
-	if !errors.As(err, &exit) || exit.Code != 7 {
-		t.Fatalf("err = %v, want exit status 7; output:\n%s", err, out)
-	}
-	if string(out) != "out\nerr\n" {
-		t.Errorf("output %q, want %q", out, "out\nerr\n")
-	}
-}
-
 // TestUnavailable re-runs TestKernelLab with a QEMU that cannot start: with CI=true it must
 // fail, otherwise skip.
 func TestUnavailable(t *testing.T) {
@@ -101,7 +83,7 @@ func TestUnavailable(t *testing.T) {
 		{ci: "", want: "--- SKIP: TestKernelLab"},
 	} {
 		cmd := exec.Command(os.Args[0], "-test.run", "^TestKernelLab$", "-test.v")
-		cmd.Env = append(os.Environ(), "CI="+tc.ci, "VIP_LAB_QEMU=/bin/false")
+		cmd.Env = append(os.Environ(), "CI="+tc.ci, "VIP_LAB_QEMU=/nonexistent/qemu-system-x86_64")
 		out, err := cmd.CombinedOutput()
 		if !strings.Contains(string(out), tc.want) || !strings.Contains(string(out), "kernel lab unavailable") {
 			t.Errorf("CI=%q: want %q with the reason; got (%v):\n%s", tc.ci, tc.want, err, out)
@@ -112,9 +94,10 @@ func TestUnavailable(t *testing.T) {
 	}
 }
 
-// TestRunHostForward boots the lab with a user-network NIC and a host forward: a connection to
-// the host port reaches a listener in the guest.
-func TestRunHostForward(t *testing.T) {
+// TestRun boots the lab directly (one boot: lab runs queue for the machine's one guest): the
+// script's output and exit status come back to the host, and a host forward reaches a listener
+// in the guest.
+func TestRun(t *testing.T) {
 	if lab.Inside() {
 		t.Skip("host-side test")
 	}
@@ -135,7 +118,8 @@ func TestRunHostForward(t *testing.T) {
 	go func() {
 		out, err := lab.Config{
 			Script: "ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up &&\n" +
-				"exec busybox nc -l -p 8080 -e /bin/echo hello-from-guest\n",
+				"busybox nc -l -p 8080 -e /bin/echo hello-from-guest\n" +
+				"echo out; echo err >&2; ip link add x type dummy && exit 7\n",
 			HostForwards: []string{fmt.Sprintf("tcp:127.0.0.1:%d-:8080", port)},
 		}.Run(ctx)
 		done <- result{out, err}
@@ -158,7 +142,12 @@ func TestRunHostForward(t *testing.T) {
 			break
 		}
 	}
-	if r := <-done; r.err != nil {
-		t.Fatalf("lab: %v\n%s", r.err, r.out)
+	r := <-done
+	var exit *lab.ExitError
+	if !errors.As(r.err, &exit) || exit.Code != 7 {
+		t.Fatalf("err = %v, want exit status 7; output:\n%s", r.err, r.out)
+	}
+	if string(r.out) != "out\nerr\n" {
+		t.Errorf("output %q, want %q", r.out, "out\nerr\n")
 	}
 }
