@@ -6,7 +6,12 @@
 //
 // The guest owns its /proc, /sys, /dev, /run and /lib/modules; everything else — including /tmp,
 // $HOME and the Go caches — is the host's, read and written through 9p. TMPDIR inside points to
-// a guest tmpfs (/run/tmp): Unix sockets do not work on 9p, and temporary files are faster there.
+// a guest tmpfs (/run/tmp): temporary files and Unix sockets (go-plugin's, which Terraform uses
+// to reach a provider) then never depend on 9p.
+//
+// One guest runs at a time on a machine (2 cores): runs queue first come, first served, across
+// processes, so lab tests of several packages (`go test ./...`) take turns. Commands:
+// cmd/labrun runs a script in the lab, cmd/goldens regenerates the keepalived oracle's goldens.
 //
 // Knobs, all read from the environment at call time:
 //
