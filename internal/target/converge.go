@@ -494,18 +494,6 @@ func Destroy(ctx context.Context, t Target, name IfName, orig Originals) error {
 	return nil
 }
 
-// KeptSysctls tells which of orig's sysctls another managed dummy on the host still needs.
-func KeptSysctls(obs Observation, self IfName, orig Originals) []string {
-	covered, _ := peers(obs, self)
-	var out []string
-	for _, sc := range orig.Sorted() {
-		if covered[sc.Interface] {
-			out = append(out, sc.String())
-		}
-	}
-	return out
-}
-
 func toSet(ps []netip.Prefix) map[netip.Prefix]bool {
 	m := make(map[netip.Prefix]bool, len(ps))
 	for _, p := range ps {

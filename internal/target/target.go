@@ -75,7 +75,7 @@ func (s Sysctl) String() string { return "net.ipv4.conf." + s.Interface + "." + 
 type Op int
 
 const (
-	OpCreateDummy Op = iota + 1 // create the link as kind dummy (no-op error if it exists)
+	OpCreateDummy Op = iota + 1 // create the link as kind dummy (an error if it exists), ideally with IPv6 addrgenmode none
 	OpSetUp                     // set the link up
 	OpSetSysctl                 // write Step.Value to Step.Sysctl
 	OpAddAddress                // add Step.Prefix to the link
