@@ -50,6 +50,10 @@ func main() {
 			fail(errors.New("-inside is for the lab guest"))
 		}
 		failed := 0
+		start := time.Now()
+		defer func() {
+			fmt.Fprintf(os.Stderr, "goldens: keepalived on %d configs in %s inside the guest\n", len(names), time.Since(start).Round(time.Millisecond))
+		}()
 		for _, name := range names {
 			if err := generate(ctx, abs, name); err != nil {
 				fmt.Fprintf(os.Stderr, "goldens: %s: %v\n", name, err)
@@ -57,6 +61,7 @@ func main() {
 			}
 		}
 		if failed > 0 {
+			fmt.Fprintf(os.Stderr, "goldens: %d of %d configs failed\n", failed, len(names))
 			os.Exit(1)
 		}
 		return
