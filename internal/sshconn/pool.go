@@ -27,6 +27,9 @@ type Pool struct {
 type entry struct {
 	mu   sync.Mutex // held while dialing, so that concurrent users of one host share one dial
 	conn *Conn
+
+	batchMu  sync.Mutex
+	batchers map[string]*batcher // key: program text (see Batch)
 }
 
 // NewPool returns an empty pool for cfg. Nothing is dialed until Run or Get.
@@ -50,25 +53,33 @@ func (p *Pool) Address(host string) (string, error) {
 	return net.JoinHostPort(h, strconv.Itoa(port)), nil
 }
 
-// Get returns the pooled connection to host, dialing it if there is none or it died.
-func (p *Pool) Get(ctx context.Context, host string) (*Conn, error) {
+// entry returns host's pool entry, creating it, and the canonical address.
+func (p *Pool) entry(host string) (*entry, string, error) {
 	address, err := p.Address(host)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	user := p.cfg.User
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.closed {
-		p.mu.Unlock()
-		return nil, errors.New("the SSH connection pool is closed (the provider is stopping)")
+		return nil, "", errors.New("the SSH connection pool is closed (the provider is stopping)")
 	}
-	key := user + "@" + address
+	key := p.cfg.User + "@" + address
 	e := p.entries[key]
 	if e == nil {
 		e = &entry{}
 		p.entries[key] = e
 	}
-	p.mu.Unlock()
+	return e, address, nil
+}
+
+// Get returns the pooled connection to host, dialing it if there is none or it died.
+func (p *Pool) Get(ctx context.Context, host string) (*Conn, error) {
+	e, address, err := p.entry(host)
+	if err != nil {
+		return nil, err
+	}
+	user := p.cfg.User
 
 	e.mu.Lock()
 	defer e.mu.Unlock()

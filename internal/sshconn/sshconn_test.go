@@ -1,12 +1,14 @@
 package sshconn_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -565,5 +567,70 @@ func TestPoolLowMaxSessions(t *testing.T) {
 	}
 	if pool.Dials() != 1 || f.srv.Connections() != 1 {
 		t.Errorf("dials %d, connections %d; want 1", pool.Dials(), f.srv.Connections())
+	}
+}
+
+// TestPoolBatch: calls that arrive while a batched run is in flight on the host share the next
+// run, each learns its index in it; a caller that gives up returns at once without hurting the
+// others.
+func TestPoolBatch(t *testing.T) {
+	f := newFixture(t, sshtest.Options{})
+	pool := sshconn.NewPool(f.config())
+	defer pool.Close()
+	// The program echoes its request after a pause, so that later calls queue behind it.
+	const program = "sleep 0.3; cat"
+	encode := func(items [][]byte) ([]byte, error) { return bytes.Join(items, []byte(",")), nil }
+	ctx := context.Background()
+	if _, _, err := pool.Batch(ctx, f.srv.Addr(), program, []byte("warm"), encode); err != nil {
+		t.Fatal(err)
+	}
+	before := strings.Count(f.srv.Log(), "ctype session")
+
+	const n = 20
+	type answer struct {
+		out string
+		idx int
+		err error
+	}
+	answers := make([]answer, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, idx, err := pool.Batch(ctx, f.srv.Addr(), program, []byte("item"+strconv.Itoa(i)), encode)
+			if err == nil {
+				answers[i] = answer{out: string(res.Stdout), idx: idx}
+			} else {
+				answers[i].err = err
+			}
+		}()
+		if i == 0 {
+			time.Sleep(50 * time.Millisecond) // the first one leads a run alone
+		}
+	}
+	// A caller that gives up while queued returns its context's error at once.
+	gone, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if _, _, err := pool.Batch(gone, f.srv.Host+":"+strconv.Itoa(f.srv.Port), program, []byte("gone"), encode); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a caller that gave up got %v", err)
+	}
+	wg.Wait()
+	for i, a := range answers {
+		items := strings.Split(a.out, ",")
+		if slices.Contains(items, "gone") {
+			t.Errorf("the item of a caller that gave up was sent: %q", a.out)
+		}
+		if a.err != nil || a.idx < 0 || a.idx >= len(items) || items[a.idx] != "item"+strconv.Itoa(i) {
+			t.Errorf("call %d: answer %q, index %d, %v", i, a.out, a.idx, a.err)
+		}
+	}
+	sessions := strings.Count(f.srv.Log(), "ctype session") - before
+	t.Logf("%d calls in %d sessions", n+1, sessions)
+	if sessions < 2 || sessions > 4 {
+		t.Errorf("%d calls took %d sessions; want the first alone, then the rest coalesced", n+1, sessions)
+	}
+	if pool.Dials() != 1 {
+		t.Errorf("%d dials", pool.Dials())
 	}
 }

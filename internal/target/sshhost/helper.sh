@@ -2,10 +2,11 @@
 # or change one dummy interface. It needs only a POSIX sh, `ip` (iproute2) and /proc/sys.
 #
 # The text is fixed; every value (interface name, sysctls, addresses, alias) arrives as data on
-# standard input, one request per run:
+# standard input, one request per run. Several resources on one host read in one run: the
+# observe answer (every link, and the union of the sysctls asked) holds the observation of each name.
 #
 #   vip-helper 1                       protocol version
-#   observe IFNAME | apply IFNAME
+#   observe IFNAME... | apply IFNAME   observe: 1 to 256 names, one answer serves them all
 #   sysctl IF KEY                      observe: read net.ipv4.conf.IF.KEY
 #   create | up | delete               apply: create the dummy, set it up, delete it
 #   alias TEXT                         apply: set the link alias
@@ -86,13 +87,16 @@ IFS= read -r line || die proto "empty request"
 IFS= read -r line || die proto "request ends after its first line"
 IFS=" "
 set -- $line
-[ $# -eq 2 ] || die proto "request line 2 is malformed"
-case $1 in
-observe | apply) mode=$1 ;;
+case $1:$# in
+observe:[2-9] | observe:[1-9][0-9] | observe:1[0-9][0-9] | observe:2[0-4][0-9] | observe:25[0-7]) mode=$1 ;;
+apply:2) mode=$1 ;;
 *) die proto "request line 2 is malformed" ;;
 esac
-valid_name "$2" || die badname "the interface name is not valid"
-ifname=$2
+shift
+for name in "$@"; do
+	valid_name "$name" || die badname "an interface name is not valid"
+done
+ifname=$1
 ops=
 n=2
 while :; do

@@ -104,6 +104,9 @@ func TestHelperRefusesHostileInput(t *testing.T) {
 			"vip-helper 1\napply dummy0\nalias "+v+"\nend\n",
 			"vip-helper 1\napply dummy0\nsysctl all arp_ignore 1"+v+"\nend\n",
 			"vip-helper 1\nobserve dummy0\nsysctl "+v+" arp_ignore\nend\n",
+			"vip-helper 1\nobserve dummy0 "+v+"\nend\n",
+			"vip-helper 1\nobserve "+v+" dummy0 lo\nend\n",
+			"vip-helper 1\nobserve dummy0 vip1\nsysctl all arp_ignore "+v+"\nend\n",
 		)
 	}
 	bad = append(bad,
@@ -130,6 +133,16 @@ func TestHelperRefusesHostileInput(t *testing.T) {
 		"vip-helper 1\napply dummy0\nadd 192.0.2.1/32\x00;touch "+canary+"\nend\n",
 		"vip-helper 1\napply dummy0\nalias "+strings.Repeat("a", 256)+"\nend\n",
 		"vip-helper 1\napply dummy\xc3\xa9\nup\nend\n", // non-ASCII
+		// The multi-name observe form: every name checked, apply keeps one name.
+		"vip-helper 1\nobserve\nend\n",                               // no name
+		"vip-helper 1\nobserve lo ..\nend\n",                         // path walk in a later name
+		"vip-helper 1\nobserve lo sixteen-bytes-xx\nend\n",           // a later name too long
+		"vip-helper 1\nobserve lo -rf *\nend\n",                      // glob
+		"vip-helper 1\nobserve lo dummy\xc3\xa9\nend\n",              // non-ASCII
+		"vip-helper 1\nobserve lo\tdummy0\nend\n",                    // tab is no separator
+		"vip-helper 1\nobserve lo dummy0\nadd 192.0.2.1/32\nend\n",   // apply op in observe
+		"vip-helper 1\napply dummy0 vip1\nup\nend\n",                 // apply takes one name
+		"vip-helper 1\nobserve "+strings.Repeat("a ", 257)+"\nend\n", // more than 256 names
 	)
 	for _, sh := range shells(t, true) {
 		path, record := spy(t)
@@ -264,6 +277,58 @@ func TestEncodeRejectsHostileValues(t *testing.T) {
 			if !errors.As(err, &se) || se.Index != 1 {
 				t.Errorf("step %+v: %v", s, err)
 			}
+		}
+	}
+}
+
+// TestMergeObserve: merged requests name each interface once and each sysctl once, and only
+// requests EncodeObserve builds can be merged.
+func TestMergeObserve(t *testing.T) {
+	a, _ := EncodeObserve("vip0", []target.Sysctl{{Interface: "all", Key: "arp_ignore"}})
+	b, _ := EncodeObserve("vip1", []target.Sysctl{{Interface: "all", Key: "arp_ignore"}, {Interface: "eth0", Key: "arp_announce"}})
+	c, _ := EncodeObserve("vip0", nil)
+	got, err := MergeObserve([][]byte{a, b, c})
+	want := "vip-helper 1\nobserve vip0 vip1\nsysctl all arp_ignore\nsysctl eth0 arp_announce\nend\n"
+	if err != nil || string(got) != want {
+		t.Fatalf("got %q, %v; want %q", got, err, want)
+	}
+	apply, _ := EncodeApply("vip0", []target.Step{{Op: target.OpSetUp}})
+	for _, bad := range [][]byte{
+		apply,
+		[]byte("vip-helper 1\nobserve a;b\nend\n"),
+		[]byte("vip-helper 1\nobserve vip0\nsysctl ../x arp_ignore\nend\n"),
+		[]byte("vip-helper 1\nobserve vip0\nsysctl all  arp_ignore\nend\n"),
+		[]byte("vip-helper 1\nobserve vip0\nadd 192.0.2.1/32\nend\n"),
+	} {
+		if got, err := MergeObserve([][]byte{a, bad}); err == nil {
+			t.Errorf("merged %q into %q", bad, got)
+		}
+	}
+	if _, err := MergeObserve(nil); err == nil {
+		t.Error("merged no requests")
+	}
+}
+
+// TestHelperObserveMany: one multi-name observe answers for each name.
+func TestHelperObserveMany(t *testing.T) {
+	a, _ := EncodeObserve("lo", []target.Sysctl{{Interface: "all", Key: "arp_ignore"}})
+	b, _ := EncodeObserve("nosuch0", []target.Sysctl{{Interface: "default", Key: "arp_announce"}})
+	req, err := MergeObserve([][]byte{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range shells(t, false) {
+		res, err := localRunner{shell: sh}.Run(context.Background(), "", Script, req)
+		if err != nil || res.ExitStatus != 0 {
+			t.Fatalf("%s: %v, exit %d, %q %q", sh, err, res.ExitStatus, res.Stdout, res.Stderr)
+		}
+		lo, err := parseObserve("lo", res.Stdout)
+		if err != nil || !lo.Link.Exists || lo.Link.Index != 1 || len(lo.Sysctls) != 2 {
+			t.Errorf("%s: lo: %+v %v", sh, lo, err)
+		}
+		missing, err := parseObserve("nosuch0", res.Stdout)
+		if err != nil || missing.Link.Exists {
+			t.Errorf("%s: nosuch0: %+v %v", sh, missing.Link, err)
 		}
 	}
 }

@@ -119,9 +119,10 @@ func samePrefixes(a, b []netip.Prefix) bool {
 // processes (the helper and its ip) as soon as the first addresses appear on the link: in the
 // middle of the `ip -batch` that adds them.
 type killingRunner struct {
-	r      *remote
-	t      *testing.T
-	killed bool
+	r       *remote
+	t       *testing.T
+	killed  bool
+	stopped chan struct{} // closed when sshd is down: Restart must not race the kill
 }
 
 func (k *killingRunner) Run(ctx context.Context, host, program string, stdin []byte) (*sshconn.Result, error) {
@@ -139,6 +140,7 @@ func (k *killingRunner) Run(ctx context.Context, host, program string, stdin []b
 			time.Sleep(5 * time.Millisecond)
 		}
 		k.r.srv.Stop()
+		close(k.stopped)
 	}()
 	return k.r.pool.Run(ctx, host, program, stdin)
 }
@@ -155,7 +157,7 @@ func TestLabSSHDKilledMidApply(t *testing.T) {
 		want[i] = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 99, byte(i >> 8), byte(i)}), 32)
 	}
 	spec := target.Spec{Name: "vip1", Addresses: want, Exclusive: true, ARPIgnore: 1, ARPAnnounce: 2, ARPInterfaces: []target.IfName{"all"}}
-	kr := &killingRunner{r: r, t: t}
+	kr := &killingRunner{r: r, t: t, stopped: make(chan struct{})}
 	h, err := sshhost.New(kr, r.ns.NsAddr)
 	if err != nil {
 		t.Fatal(err)
@@ -169,6 +171,7 @@ func TestLabSSHDKilledMidApply(t *testing.T) {
 	}
 	t.Logf("apply with sshd killed: %v (result unknown: %v)", err, res.Unknown)
 
+	<-kr.stopped
 	r.srv.Restart()
 	obs, err := r.host.Observe(ctx, "vip1", nil)
 	if err != nil {

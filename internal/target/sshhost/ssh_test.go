@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -210,5 +211,57 @@ func BenchmarkRemoteDial(b *testing.B) {
 			b.Fatal(err)
 		}
 		_ = p.Close()
+	}
+}
+
+// TestRemoteObserveBatched: concurrent Observe calls on one host share helper sessions (counted at
+// sshd), and each gets its own link and only the sysctls it asked for.
+func TestRemoteObserveBatched(t *testing.T) {
+	r := newRemote(t)
+	ctx := context.Background()
+	ifn := target.IfName(r.ns.NsIf)
+	// Warm up: the connection is dialed before the concurrent calls.
+	if _, err := r.host.Observe(ctx, ifn, nil); err != nil {
+		t.Fatal(err)
+	}
+	sessionsBefore := strings.Count(r.srv.Log(), "ctype session")
+	const n = 30
+	type answer struct {
+		obs target.Observation
+		err error
+	}
+	answers := make([]answer, n)
+	start := make(chan struct{})
+	done := make(chan int)
+	for i := range n {
+		go func() {
+			<-start
+			name, sc := ifn, []target.Sysctl{{Interface: "all", Key: "arp_ignore"}}
+			if i%2 == 1 {
+				name = target.IfName("nosuch" + strconv.Itoa(i))
+				sc = []target.Sysctl{{Interface: "default", Key: "arp_announce"}}
+			}
+			answers[i].obs, answers[i].err = r.host.Observe(ctx, name, sc)
+			done <- i
+		}()
+	}
+	close(start)
+	for range n {
+		<-done
+	}
+	for i, a := range answers {
+		switch {
+		case a.err != nil:
+			t.Errorf("observe %d: %v", i, a.err)
+		case a.obs.Link.Exists != (i%2 == 0):
+			t.Errorf("observe %d: link %+v", i, a.obs.Link)
+		case len(a.obs.Sysctls) != 1:
+			t.Errorf("observe %d: sysctls %v, want only its own", i, a.obs.Sysctls)
+		}
+	}
+	sessions := strings.Count(r.srv.Log(), "ctype session") - sessionsBefore
+	t.Logf("%d concurrent observes in %d SSH sessions", n, sessions)
+	if sessions <= 0 || sessions >= n {
+		t.Errorf("%d concurrent observes took %d SSH sessions; want them coalesced", n, sessions)
 	}
 }

@@ -1,8 +1,10 @@
 // Package sshhost is the Target for a real server reached over SSH. It runs a small embedded POSIX
-// sh program (helper.sh) on the server, one SSH session per Observe and per Apply, over the
-// provider's pooled connection to that host. The program text is fixed; the validated request
-// (interface name, sysctls, addresses) travels as data on the session's standard input, and the
-// helper checks every field again against a fixed character set before it runs anything.
+// sh program (helper.sh) on the server over the provider's pooled connection to that host: one
+// SSH session per Apply, and one per Observe, except that Observe calls made while another is in
+// flight on the host wait and then share one session (terraform refreshes resources in parallel).
+// The program text is fixed; the validated request (interface names, sysctls, addresses) travels
+// as data on the session's standard input, and the helper checks every field again against a
+// fixed character set before it runs anything.
 package sshhost
 
 import (
@@ -36,6 +38,12 @@ type Runner interface {
 	Run(ctx context.Context, host, program string, stdin []byte) (*sshconn.Result, error)
 }
 
+// Batcher is a Runner that coalesces concurrent observe requests to one host into one helper
+// session (*sshconn.Pool does): see sshconn.Pool.Batch.
+type Batcher interface {
+	Batch(ctx context.Context, host, program string, item []byte, encode sshconn.BatchEncoder) (*sshconn.Result, int, error)
+}
+
 // Host is one real server.
 type Host struct {
 	runner Runner
@@ -53,13 +61,24 @@ func New(runner Runner, host string) (*Host, error) {
 }
 
 // Observe reads the link, every link's alias (through `ip -d -j addr show`) and the sysctls in one
-// SSH session.
+// SSH session. With a Batcher, concurrent Observe calls for the host share one session: one
+// request names all their interfaces and the union of their sysctls, and each reads its own part
+// of the one answer.
 func (h *Host) Observe(ctx context.Context, ifname target.IfName, sysctls []target.Sysctl) (target.Observation, error) {
 	req, err := EncodeObserve(ifname, sysctls)
 	if err != nil {
 		return target.Observation{}, err
 	}
-	out, err := h.run(ctx, req)
+	var res *sshconn.Result
+	if b, ok := h.runner.(Batcher); ok {
+		res, _, err = b.Batch(ctx, h.host, Script, req, MergeObserve)
+	} else {
+		res, err = h.runner.Run(ctx, h.host, Script, req)
+	}
+	if err != nil {
+		return target.Observation{}, err
+	}
+	out, err := h.check(res)
 	if err != nil {
 		return target.Observation{}, err
 	}
@@ -67,7 +86,60 @@ func (h *Host) Observe(ctx context.Context, ifname target.IfName, sysctls []targ
 	if err != nil {
 		return target.Observation{}, fmt.Errorf("on %s: %w", h.host, err)
 	}
+	// A shared answer holds the other requests' sysctls too: keep only the ones asked here.
+	for sc := range obs.Sysctls {
+		if !slices.Contains(sysctls, sc) {
+			delete(obs.Sysctls, sc)
+		}
+	}
 	return obs, nil
+}
+
+// MergeObserve merges observe requests built by EncodeObserve into one: all their interface
+// names on the observe line (each once) and the union of their sysctl lines. The requests are
+// checked again, so that nothing but what EncodeObserve builds can be merged.
+func MergeObserve(reqs [][]byte) ([]byte, error) {
+	if len(reqs) == 1 {
+		return reqs[0], nil
+	}
+	if len(reqs) == 0 || len(reqs) > sshconn.MaxBatch {
+		return nil, fmt.Errorf("cannot merge %d observe requests (1 to %d)", len(reqs), sshconn.MaxBatch)
+	}
+	var names, lines []string
+	for _, r := range reqs {
+		body, ok := strings.CutPrefix(string(r), protocolHeader+"\nobserve ")
+		body, ok2 := strings.CutSuffix(body, "\nend\n")
+		if !ok || !ok2 {
+			return nil, fmt.Errorf("not an observe request: %q", tail(r))
+		}
+		ls := strings.Split(body, "\n")
+		n, err := target.ParseIfName(ls[0])
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(names, string(n)) {
+			names = append(names, string(n))
+		}
+		for _, l := range ls[1:] {
+			f := strings.Fields(l)
+			if len(f) != 3 || f[0] != "sysctl" || l != strings.Join(f, " ") {
+				return nil, fmt.Errorf("not an observe request line: %q", l)
+			}
+			if err := (target.Sysctl{Interface: f[1], Key: f[2]}).Validate(); err != nil {
+				return nil, err
+			}
+			if !slices.Contains(lines, l) {
+				lines = append(lines, l)
+			}
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString(protocolHeader + "\nobserve " + strings.Join(names, " ") + "\n")
+	for _, l := range lines {
+		b.WriteString(l + "\n")
+	}
+	b.WriteString("end\n")
+	return b.Bytes(), nil
 }
 
 // Apply runs the steps in one SSH session; consecutive ip steps go to one `ip -batch -`.
@@ -107,6 +179,11 @@ func (h *Host) run(ctx context.Context, req []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return h.check(res)
+}
+
+// check checks the helper's framing and exit status; it returns the helper's stdout.
+func (h *Host) check(res *sshconn.Result) ([]byte, error) {
 	out := res.Stdout
 	if !bytes.HasPrefix(out, []byte(protocolHeader+"\n")) {
 		return nil, fmt.Errorf("the helper did not run on %s (exit status %d): %s; the provider needs a POSIX sh there (as `sh` on the user's PATH)",
