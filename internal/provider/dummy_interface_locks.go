@@ -8,12 +8,21 @@ import "sync"
 // arp_ignore=0, and the second would record the first one's value as the original.
 // The zero value is ready to use.
 type hostLocks struct {
+	// canonical maps a resource's host to the address its connection goes to (the SSH pool's
+	// Address), so that `rs1` and `rs1:22` share one lock; nil keeps hosts as written.
+	canonical func(host string) (string, error)
+
 	mu    sync.Mutex
 	hosts map[string]*sync.Mutex
 }
 
 // lock locks host ("" is this machine) and returns the unlock function.
 func (l *hostLocks) lock(host string) func() {
+	if host != "" && l.canonical != nil {
+		if a, err := l.canonical(host); err == nil {
+			host = a
+		}
+	}
 	l.mu.Lock()
 	if l.hosts == nil {
 		l.hosts = map[string]*sync.Mutex{}

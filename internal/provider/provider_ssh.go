@@ -343,6 +343,7 @@ func newProviderData(ctx context.Context, cfg vipProviderModel) (*providerData, 
 		return nil, diags
 	}
 	d.pool = sshconn.NewPool(c)
+	d.dummyLocks.canonical = d.pool.Address
 	tflog.Debug(ctx, "SSH transport configured", map[string]any{
 		"user": c.User, "port": c.Port, "keys": len(c.Signers), "agent": c.AgentSocket != "", "password_auth": c.Password != "",
 		"known_hosts_file": c.KnownHostsFiles[0], "host_key_pinned": c.HostKey != nil, "insecure_ignore_host_key": c.InsecureIgnoreHostKey,
