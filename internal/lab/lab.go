@@ -402,7 +402,7 @@ func copyConsole(w io.Writer, t *tail, r io.Reader) {
 		line, err := br.ReadBytes('\n')
 		if len(line) > 0 {
 			line = bytes.ReplaceAll(line, []byte("\r"), nil)
-			t.Write(line)
+			_, _ = t.Write(line) // an in-memory tail: it cannot fail
 			if w != nil {
 				_, _ = w.Write(line)
 			}

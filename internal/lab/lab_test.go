@@ -26,7 +26,7 @@ func TestLabKernel(t *testing.T) {
 	if out, err := exec.Command("ip", "link", "add", "labtest0", "type", "dummy").CombinedOutput(); err != nil {
 		t.Fatalf("ip link add labtest0 type dummy: %v: %s", err, out)
 	}
-	defer exec.Command("ip", "link", "del", "labtest0").Run()
+	defer func() { _ = exec.Command("ip", "link", "del", "labtest0").Run() }()
 	modules, err := os.ReadFile("/proc/modules")
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
+	port := l.Addr().(*net.TCPAddr).Port //nolint:forcetypeassert // a "tcp" listener's address is always a *net.TCPAddr
 	l.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)

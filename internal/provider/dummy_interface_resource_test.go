@@ -69,11 +69,11 @@ func TestAddressesValidatorPaths(t *testing.T) {
 		t.Fatalf("diagnostics %v", resp.Diagnostics)
 	}
 	wantErr := path.Root("addresses").AtSetValue(types.StringValue("nonsense"))
-	if p := errs[0].(diag.DiagnosticWithPath).Path(); !p.Equal(wantErr) {
+	if p := diagPath(t, errs[0]); !p.Equal(wantErr) {
 		t.Errorf("error at %s, want %s", p, wantErr)
 	}
 	wantWarn := path.Root("addresses").AtSetValue(types.StringValue("10.1.0.0/16"))
-	if p := warns[0].(diag.DiagnosticWithPath).Path(); !p.Equal(wantWarn) || !strings.Contains(warns[0].Detail(), "10.1.0.0/16") {
+	if p := diagPath(t, warns[0]); !p.Equal(wantWarn) || !strings.Contains(warns[0].Detail(), "10.1.0.0/16") {
 		t.Errorf("warning %v at %s, want %s", warns[0], p, wantWarn)
 	}
 }
@@ -92,4 +92,14 @@ func TestAddressSpellingKept(t *testing.T) {
 	if !got.Equal(want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
+}
+
+// diagPath is the attribute path of a diagnostic, which must have one.
+func diagPath(t *testing.T, d diag.Diagnostic) path.Path {
+	t.Helper()
+	withPath, ok := d.(diag.DiagnosticWithPath)
+	if !ok {
+		t.Fatalf("diagnostic %q has no attribute path", d.Summary())
+	}
+	return withPath.Path()
 }

@@ -24,11 +24,12 @@ func clearSSHEnv(t *testing.T) {
 	}
 }
 
-func keygen(t *testing.T, typ, passphrase string) (priv, pub string) {
+// keygen makes an ed25519 key pair with ssh-keygen (openssh-client, which CI installs).
+func keygen(t *testing.T, passphrase string) (priv, pub string) {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "id_"+typ)
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", typ, "-N", passphrase, "-f", p).CombinedOutput(); err != nil {
-		t.Skipf("ssh-keygen: %v %s", err, out)
+	p := filepath.Join(t.TempDir(), "id_ed25519")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", passphrase, "-f", p).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
 	}
 	return p, p + ".pub"
 }
@@ -44,8 +45,8 @@ func hasAttrError(diags diag.Diagnostics, p path.Path, substr string) bool {
 
 func TestSSHConfigEnvDefaults(t *testing.T) {
 	clearSSHEnv(t)
-	priv, _ := keygen(t, "ed25519", "")
-	_, hostPub := keygen(t, "ed25519", "")
+	priv, _ := keygen(t, "")
+	_, hostPub := keygen(t, "")
 	hk, _ := os.ReadFile(hostPub)
 	t.Setenv("VIP_SSH_USER", "deploy")
 	t.Setenv("VIP_SSH_PORT", "2222")
@@ -82,7 +83,7 @@ func TestSSHConfigEnvDefaults(t *testing.T) {
 
 func TestSSHConfigErrors(t *testing.T) {
 	clearSSHEnv(t)
-	encPriv, _ := keygen(t, "ed25519", "right-passphrase")
+	encPriv, _ := keygen(t, "right-passphrase")
 	enc, _ := os.ReadFile(encPriv)
 
 	// No ssh block, no environment: fine (only this machine is managed), no credentials needed yet.
@@ -143,7 +144,7 @@ func TestSSHConfigInsecureWarns(t *testing.T) {
 	if diags.HasError() || diags.WarningsCount() != 1 || !d.pool.Config().InsecureIgnoreHostKey {
 		t.Fatalf("%v", diags)
 	}
-	_, hostPub := keygen(t, "ed25519", "")
+	_, hostPub := keygen(t, "")
 	hk, _ := os.ReadFile(hostPub)
 	_, diags = newProviderData(context.Background(), vipProviderModel{SSH: &sshModel{InsecureIgnoreHostKey: types.BoolValue(true), HostKey: types.StringValue(string(hk))}})
 	if !diags.HasError() {

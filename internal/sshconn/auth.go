@@ -29,11 +29,11 @@ func (c *Config) authMethods() ([]ssh.AuthMethod, func(), error) {
 		methods = append(methods, ssh.PublicKeysCallback(func() ([]ssh.Signer, error) {
 			signers := append([]ssh.Signer(nil), own...)
 			if agentClient != nil {
-				fromAgent, err := agentClient.Signers()
-				if err != nil {
-					return signers, nil // an agent that fails to list keys leaves the own keys usable
+				// An agent that fails to list keys leaves the own keys usable, so its error is
+				// not the callback's.
+				if fromAgent, err := agentClient.Signers(); err == nil {
+					signers = append(signers, fromAgent...)
 				}
-				signers = append(signers, fromAgent...)
 			}
 			return signers, nil
 		}))

@@ -139,7 +139,7 @@ func HostPort(address string, defaultPort int) (host string, port int, err error
 		}
 		for i := 0; i < len(host); i++ {
 			c := host[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' && c != '.' && c != '_' {
 				return "", 0, fmt.Errorf("SSH host %q contains %q; a host is a DNS name or an IP address", address, c)
 			}
 		}

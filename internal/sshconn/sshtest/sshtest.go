@@ -87,7 +87,7 @@ func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	Require(t)
 	// Not t.TempDir: its parent is 0700, and sshd reads authorized_keys as the logged-in user.
-	dir, err := os.MkdirTemp("", "sshtest")
+	dir, err := os.MkdirTemp("", "sshtest") //nolint:usetesting // see above
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func FreePort(t testing.TB) int {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port //nolint:forcetypeassert // a "tcp" listener's address is always a *net.TCPAddr
 }
 
 var seq atomic.Int64

@@ -54,9 +54,9 @@ func benchTarget(b *testing.B) target.Target {
 	return vethAsDummy{}
 }
 
-// vips returns n /32 addresses starting at 10.<first/65536>.x.x.
-func vips(first, n int) []netip.Prefix {
-	out := make([]netip.Prefix, n)
+// vips returns 1,000 /32 addresses starting at 10.<first/65536>.x.x.
+func vips(first int) []netip.Prefix {
+	out := make([]netip.Prefix, 1000)
 	for i := range out {
 		v := uint32(10<<24 + first + i + 1)
 		out[i] = netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), 32)
@@ -92,7 +92,7 @@ func report(b *testing.B, ours, ip time.Duration) {
 func BenchmarkConverge0To1000(b *testing.B) {
 	inNamedNetns(b, func(ns string) {
 		t := benchTarget(b)
-		a := vips(0, 1000)
+		a := vips(0)
 		converge(b, t, nil, nil)
 		var ours, ip time.Duration
 		b.ResetTimer()
@@ -115,7 +115,7 @@ func BenchmarkConverge0To1000(b *testing.B) {
 func BenchmarkConverge1000To1000(b *testing.B) {
 	inNamedNetns(b, func(ns string) {
 		t := benchTarget(b)
-		a, c := vips(0, 1000), vips(500, 1000) // 500 in common
+		a, c := vips(0), vips(500) // 500 in common
 		converge(b, t, a, nil)
 		var ours, ip time.Duration
 		b.ResetTimer()
@@ -138,7 +138,7 @@ func BenchmarkConverge1000To1000(b *testing.B) {
 func BenchmarkObserve1000(b *testing.B) {
 	inNamedNetns(b, func(ns string) {
 		t := benchTarget(b)
-		converge(b, t, vips(0, 1000), nil)
+		converge(b, t, vips(0), nil)
 		spec := benchSpec(nil, nil)
 		var ours, ip time.Duration
 		b.ResetTimer()

@@ -164,7 +164,7 @@ func run(r io.Reader, expects, drifts []string, w io.Writer) ([]string, error) {
 func parseExpectation(s string, withAction bool) (expectation, error) {
 	i := strings.LastIndex(s, "=")
 	if i <= 0 {
-		return expectation{}, fmt.Errorf("expectation %q: want ADDRESS=...", s)
+		return expectation{}, fmt.Errorf("expectation %q has no '=' after an address", s)
 	}
 	e := expectation{address: s[:i]}
 	rest := s[i+1:]

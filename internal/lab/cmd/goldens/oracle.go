@@ -125,7 +125,7 @@ func runKeepalived(ctx context.Context, dir string, args []string) ([]string, st
 			return err
 		case <-time.After(stopTimeout):
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
+			<-exited //nolint:errcheck // killed on purpose: its exit status says nothing more
 			return fmt.Errorf("keepalived did not stop within %s of SIGTERM", stopTimeout)
 		}
 	}
@@ -145,7 +145,7 @@ func runKeepalived(ctx context.Context, dir string, args []string) ([]string, st
 		result = fmt.Sprintf("no startup within %s", startupTimeout)
 	case <-ctx.Done():
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
+		<-exited //nolint:errcheck // killed on purpose: its exit status says nothing more
 		return nil, "", ctx.Err()
 	}
 	// Children may still hold the pipe.

@@ -73,7 +73,7 @@ func TestOracleArgs(t *testing.T) {
 		"global_defs {}\n# oracle-args: -i x\n":                        nil,
 		"# oracle-args:\n":                                             {},
 	} {
-		if got := oracleArgs([]byte(conf)); !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+		if got := oracleArgs([]byte(conf)); !reflect.DeepEqual(got, want) && (len(got) != 0 || len(want) != 0) {
 			t.Errorf("oracleArgs(%q) = %q, want %q", conf, got, want)
 		}
 	}
