@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -124,4 +125,19 @@ func (l *lineLogger) flush() {
 		l.t.Log("guest| " + string(l.part))
 		l.part = nil
 	}
+}
+
+// BenchFlags are this test binary's -test.bench and -test.benchtime, to pass on to
+// RunTestsInside so that `go test -bench` on the host runs the benchmarks in the guest too. It is
+// empty when no benchmarks were asked for.
+func BenchFlags() []string {
+	b := flag.Lookup("test.bench")
+	if b == nil || b.Value.String() == "" {
+		return nil
+	}
+	args := []string{"-test.bench", b.Value.String()}
+	if bt := flag.Lookup("test.benchtime"); bt != nil {
+		args = append(args, "-test.benchtime", bt.Value.String())
+	}
+	return args
 }

@@ -2,7 +2,6 @@ package netlinkhost
 
 import (
 	"context"
-	"flag"
 	"slices"
 	"testing"
 	"time"
@@ -16,14 +15,7 @@ import (
 //
 //	go test ./internal/target/netlinkhost -run KernelLab -bench . -benchtime 3x -v
 func TestKernelLabNetlinkHost(t *testing.T) {
-	var extra []string
-	if b := flag.Lookup("test.bench"); b != nil && b.Value.String() != "" {
-		extra = append(extra, "-test.bench", b.Value.String())
-		if bt := flag.Lookup("test.benchtime"); bt != nil {
-			extra = append(extra, "-test.benchtime", bt.Value.String())
-		}
-	}
-	lab.RunTestsInside(t, "^TestLab", extra...)
+	lab.RunTestsInside(t, "^TestLab", lab.BenchFlags()...)
 }
 
 func TestLabDummyConverge(t *testing.T) {

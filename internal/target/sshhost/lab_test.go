@@ -2,7 +2,6 @@ package sshhost_test
 
 import (
 	"context"
-	"flag"
 	"net/netip"
 	"os/exec"
 	"slices"
@@ -22,14 +21,7 @@ import (
 //
 //	go test ./internal/target/sshhost -run KernelLab -v [-bench . -benchtime 1x]
 func TestKernelLabSSHHost(t *testing.T) {
-	var extra []string
-	if b := flag.Lookup("test.bench"); b != nil && b.Value.String() != "" {
-		extra = append(extra, "-test.bench", b.Value.String())
-		if bt := flag.Lookup("test.benchtime"); bt != nil {
-			extra = append(extra, "-test.benchtime", bt.Value.String())
-		}
-	}
-	lab.RunTestsInside(t, "^TestLab", extra...)
+	lab.RunTestsInside(t, "^TestLab", lab.BenchFlags()...)
 }
 
 // TestLabSSHDummyLifecycle: create, re-converge (nothing to do), update, drift repaired, destroy
