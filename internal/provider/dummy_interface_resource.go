@@ -177,7 +177,7 @@ func (r *dummyInterfaceResource) handle(host types.String) (target.Target, func(
 	if r.data == nil {
 		return nil, nil, errors.New("the provider is not configured")
 	}
-	t, err := r.data.targetFor(host.ValueString())
+	t, err := r.data.targetFor(host.ValueString(), false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -409,7 +409,7 @@ func (r *dummyInterfaceResource) Read(ctx context.Context, req resource.ReadRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	t, err := r.targetOnly(st.Host)
+	t, err := r.refreshTarget(st.Host)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("host"), "Cannot reach host", err.Error())
 		return
@@ -488,11 +488,13 @@ func observedARP(obs target.Observation, ifs []target.IfName, key string, inStat
 	return inState
 }
 
-func (r *dummyInterfaceResource) targetOnly(host types.String) (target.Target, error) {
+// refreshTarget is the target for Read, which changes nothing and may share a host snapshot
+// with the other reads of the same refresh.
+func (r *dummyInterfaceResource) refreshTarget(host types.String) (target.Target, error) {
 	if r.data == nil {
 		return nil, errors.New("the provider is not configured")
 	}
-	return r.data.targetFor(host.ValueString())
+	return r.data.targetFor(host.ValueString(), true)
 }
 
 func (r *dummyInterfaceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/vip-manager/terraform-provider-vip/internal/sshconn"
+	"github.com/vip-manager/terraform-provider-vip/internal/target/sshhost"
 )
 
 // sshModel is the provider's `ssh` block. Every attribute has an environment-variable default,
@@ -144,6 +145,9 @@ type providerData struct {
 	secrets []string
 	// dummyLocks serializes resources that share a host's ARP sysctls (see hostLocks).
 	dummyLocks hostLocks
+	// snapshots lets the reads of one refresh share one observation per SSH host. Configure runs
+	// once per Terraform graph walk, so a snapshot never outlives the plan that took it.
+	snapshots *sshhost.Snapshots
 }
 
 // logContext returns ctx with the provider's secrets masked in tflog output.
@@ -344,6 +348,7 @@ func newProviderData(ctx context.Context, cfg vipProviderModel) (*providerData, 
 	}
 	d.pool = sshconn.NewPool(c)
 	d.dummyLocks.canonical = d.pool.Address
+	d.snapshots = sshhost.NewSnapshots(sshhost.DefaultSnapshotAge)
 	tflog.Debug(ctx, "SSH transport configured", map[string]any{
 		"user": c.User, "port": c.Port, "keys": len(c.Signers), "agent": c.AgentSocket != "", "password_auth": c.Password != "",
 		"known_hosts_file": c.KnownHostsFiles[0], "host_key_pinned": c.HostKey != nil, "insecure_ignore_host_key": c.InsecureIgnoreHostKey,

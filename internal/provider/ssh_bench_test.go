@@ -128,6 +128,13 @@ resource "terraform_data" "rs" {
 		}
 		return n
 	}
+	sessions := func() int {
+		n := 0
+		for _, s := range servers {
+			n += strings.Count(s.Log(), "ctype session")
+		}
+		return n
+	}
 
 	apply := run(vipDir, "apply", "-auto-approve", "-input=false")
 	applyConns := conns()
@@ -135,24 +142,31 @@ resource "terraform_data" "rs" {
 	b.Logf("apply of 100 dummies (20 VIPs on each of 5 hosts): %s, %d SSH connections", apply.Round(time.Millisecond), applyConns)
 
 	var ours, theirs time.Duration
+	var sess int
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		before := conns()
+		before, sessBefore := conns(), sessions()
 		ours += run(vipDir, "plan", "-input=false", "-detailed-exitcode")
 		if got := conns() - before; got != 5 {
 			b.Errorf("plan opened %d SSH connections for 5 hosts", got)
 		}
+		sess += sessions() - sessBefore
 		b.StopTimer()
 		theirs += run(dataDir, "plan", "-input=false", "-detailed-exitcode")
 		b.StartTimer()
 	}
 	b.StopTimer()
+	// Where the time goes: the same plan without refresh opens no SSH connection.
+	noRefresh := run(vipDir, "plan", "-input=false", "-detailed-exitcode", "-refresh=false")
 	n := float64(b.N)
+	b.ReportMetric(noRefresh.Seconds(), "plan-norefresh-s")
+	b.ReportMetric(float64(sess)/n, "sessions/plan")
 	b.ReportMetric(ours.Seconds()/n, "plan-s")
 	b.ReportMetric(theirs.Seconds()/n, "data-plan-s")
 	b.ReportMetric(float64(ours)/float64(theirs), "ratio")
 	b.ReportMetric(apply.Seconds(), "apply-s")
-	b.Logf("plan: %s per run vs terraform_data %s per run (ratio %.2f)", (ours / time.Duration(b.N)).Round(time.Millisecond),
-		(theirs / time.Duration(b.N)).Round(time.Millisecond), float64(ours)/float64(theirs))
+	b.Logf("plan: %s per run vs terraform_data %s per run (ratio %.2f); %.0f SSH sessions per plan; plan -refresh=false %s",
+		(ours / time.Duration(b.N)).Round(time.Millisecond), (theirs / time.Duration(b.N)).Round(time.Millisecond),
+		float64(ours)/float64(theirs), float64(sess)/n, noRefresh.Round(time.Millisecond))
 	run(vipDir, "destroy", "-auto-approve", "-input=false")
 }

@@ -322,13 +322,17 @@ func TestHelperObserveMany(t *testing.T) {
 		if err != nil || res.ExitStatus != 0 {
 			t.Fatalf("%s: %v, exit %d, %q %q", sh, err, res.ExitStatus, res.Stdout, res.Stderr)
 		}
-		lo, err := parseObserve("lo", res.Stdout)
-		if err != nil || !lo.Link.Exists || lo.Link.Index != 1 || len(lo.Sysctls) != 2 {
+		view, err := parseObserve(res.Stdout)
+		if err != nil || len(view.sysctls) != 2 {
+			t.Fatalf("%s: %+v %v", sh, view, err)
+		}
+		lo, err := view.observation("lo", []target.Sysctl{{Interface: "all", Key: "arp_ignore"}})
+		if err != nil || !lo.Link.Exists || lo.Link.Index != 1 || len(lo.Sysctls) != 1 {
 			t.Errorf("%s: lo: %+v %v", sh, lo, err)
 		}
-		missing, err := parseObserve("nosuch0", res.Stdout)
-		if err != nil || missing.Link.Exists {
-			t.Errorf("%s: nosuch0: %+v %v", sh, missing.Link, err)
+		missing, err := view.observation("nosuch0", nil)
+		if err != nil || missing.Link.Exists || len(missing.Sysctls) != 0 {
+			t.Errorf("%s: nosuch0: %+v %v", sh, missing, err)
 		}
 	}
 }

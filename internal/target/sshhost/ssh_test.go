@@ -3,6 +3,7 @@ package sshhost_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -263,5 +264,60 @@ func TestRemoteObserveBatched(t *testing.T) {
 	t.Logf("%d concurrent observes in %d SSH sessions", n, sessions)
 	if sessions <= 0 || sessions >= n {
 		t.Errorf("%d concurrent observes took %d SSH sessions; want them coalesced", n, sessions)
+	}
+}
+
+// TestRemoteRefreshSharesOneSnapshot: the reads of a refresh (Refreshing) of one host cost one
+// helper session however many resources there are, each read still gets its own link and only
+// its own sysctls, and an Apply through the host drops the snapshot so the next read sees the
+// change (sessions counted at sshd).
+func TestRemoteRefreshSharesOneSnapshot(t *testing.T) {
+	r := newRemote(t)
+	ctx := context.Background()
+	ifn := target.IfName(r.ns.NsIf)
+	snaps := sshhost.NewSnapshots(time.Minute)
+	reader, writer := r.host.Refreshing(snaps), r.host.WithSnapshots(snaps)
+	if _, err := r.pool.Get(ctx, r.ns.NsAddr); err != nil { // dial first: only sessions are counted
+		t.Fatal(err)
+	}
+	sessionsBefore := strings.Count(r.srv.Log(), "ctype session")
+	const n = 40
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			name, sc := ifn, []target.Sysctl{{Interface: "all", Key: "arp_ignore"}}
+			if i%2 == 1 {
+				name = target.IfName("nosuch" + strconv.Itoa(i))
+			}
+			obs, err := reader.Observe(ctx, name, sc)
+			switch {
+			case err != nil:
+			case obs.Link.Exists != (i%2 == 0):
+				err = fmt.Errorf("read %d: link %+v", i, obs.Link)
+			case len(obs.Sysctls) != 1:
+				err = fmt.Errorf("read %d: sysctls %v, want only its own", i, obs.Sysctls)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := strings.Count(r.srv.Log(), "ctype session") - sessionsBefore; got != 1 {
+		t.Errorf("%d reads of one host in a refresh took %d SSH sessions; want 1", n, got)
+	}
+
+	vip := netip.MustParsePrefix("192.0.2.77/32")
+	if err := writer.Apply(ctx, ifn, []target.Step{{Op: target.OpAddAddress, Prefix: vip}}); err != nil {
+		t.Fatal(err)
+	}
+	obs, err := reader.Observe(ctx, ifn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(obs.Link.Addresses, vip) {
+		t.Errorf("read after an apply answered from the old snapshot: %v lacks %s", obs.Link.Addresses, vip)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -48,6 +49,16 @@ type Batcher interface {
 type Host struct {
 	runner Runner
 	host   string // as the resource names it (host, host:port, [v6]:port)
+
+	snaps   *Snapshots // nil: every Observe runs the helper
+	key     string     // the host's key in snaps: its canonical address when the runner knows it
+	refresh bool       // Observe may answer from snaps (see Refreshing)
+}
+
+// Addresser canonicalizes a host (*sshconn.Pool does), so that `rs1` and `rs1:22` share one
+// snapshot.
+type Addresser interface {
+	Address(host string) (string, error)
 }
 
 var _ target.Target = (*Host)(nil)
@@ -60,14 +71,61 @@ func New(runner Runner, host string) (*Host, error) {
 	return &Host{runner: runner, host: host}, nil
 }
 
+// WithSnapshots returns a copy of h that keeps snaps up to date: its Apply drops the host's
+// snapshot. Its Observe still runs the helper, as convergence must see the host as it is now.
+func (h *Host) WithSnapshots(snaps *Snapshots) *Host {
+	c := *h
+	c.snaps, c.key, c.refresh = snaps, h.host, false
+	if a, ok := h.runner.(Addresser); ok {
+		if key, err := a.Address(h.host); err == nil {
+			c.key = key
+		}
+	}
+	return &c
+}
+
+// Refreshing returns a copy of h whose Observe answers from the host's snapshot in snaps while it
+// is fresh, and otherwise takes a new one: for Terraform's refresh, which reads every resource of
+// a host in one burst and changes nothing.
+func (h *Host) Refreshing(snaps *Snapshots) *Host {
+	c := h.WithSnapshots(snaps)
+	c.refresh = true
+	return c
+}
+
 // Observe reads the link, every link's alias (through `ip -d -j addr show`) and the sysctls in one
 // SSH session. With a Batcher, concurrent Observe calls for the host share one session: one
 // request names all their interfaces and the union of their sysctls, and each reads its own part
 // of the one answer.
 func (h *Host) Observe(ctx context.Context, ifname target.IfName, sysctls []target.Sysctl) (target.Observation, error) {
-	req, err := EncodeObserve(ifname, sysctls)
+	if _, err := target.ParseIfName(string(ifname)); err != nil {
+		return target.Observation{}, err
+	}
+	var view *hostView
+	var err error
+	if h.refresh && h.snaps != nil {
+		view, err = h.snaps.observe(ctx, h.key, sysctls, func(ctx context.Context, sysctls []target.Sysctl) (*hostView, error) {
+			return h.observe(ctx, ifname, sysctls)
+		})
+	} else {
+		view, err = h.observe(ctx, ifname, sysctls)
+	}
 	if err != nil {
 		return target.Observation{}, err
+	}
+	obs, err := view.observation(ifname, sysctls)
+	if err != nil {
+		return target.Observation{}, fmt.Errorf("on %s: %w", h.host, err)
+	}
+	return obs, nil
+}
+
+// observe runs one observe request (shared with concurrent ones when the runner batches) and
+// returns the helper's answer, which holds every link of the host.
+func (h *Host) observe(ctx context.Context, ifname target.IfName, sysctls []target.Sysctl) (*hostView, error) {
+	req, err := EncodeObserve(ifname, sysctls)
+	if err != nil {
+		return nil, err
 	}
 	var res *sshconn.Result
 	if b, ok := h.runner.(Batcher); ok {
@@ -76,23 +134,17 @@ func (h *Host) Observe(ctx context.Context, ifname target.IfName, sysctls []targ
 		res, err = h.runner.Run(ctx, h.host, Script, req)
 	}
 	if err != nil {
-		return target.Observation{}, err
+		return nil, err
 	}
 	out, err := h.check(res)
 	if err != nil {
-		return target.Observation{}, err
+		return nil, err
 	}
-	obs, err := parseObserve(ifname, out)
+	view, err := parseObserve(out)
 	if err != nil {
-		return target.Observation{}, fmt.Errorf("on %s: %w", h.host, err)
+		return nil, fmt.Errorf("on %s: %w", h.host, err)
 	}
-	// A shared answer holds the other requests' sysctls too: keep only the ones asked here.
-	for sc := range obs.Sysctls {
-		if !slices.Contains(sysctls, sc) {
-			delete(obs.Sysctls, sc)
-		}
-	}
-	return obs, nil
+	return view, nil
 }
 
 // MergeObserve merges observe requests built by EncodeObserve into one: all their interface
@@ -150,6 +202,10 @@ func (h *Host) Apply(ctx context.Context, ifname target.IfName, steps []target.S
 	req, err := EncodeApply(ifname, steps)
 	if err != nil {
 		return err
+	}
+	if h.snaps != nil {
+		h.snaps.invalidate(h.key)
+		defer h.snaps.invalidate(h.key)
 	}
 	out, err := h.run(ctx, req)
 	var fe *failedStep
@@ -356,61 +412,80 @@ type ipLink struct {
 	} `json:"addr_info"`
 }
 
+// hostView is one observe answer, parsed once: every link of the host, the links this provider
+// manages, and the sysctls that were asked. Each Observe of a refresh takes its part of it.
+type hostView struct {
+	links   map[string]ipLink
+	managed map[target.IfName]string
+	sysctls map[target.Sysctl]int // the asked sysctls that exist on the host
+}
+
 // parseObserve reads the helper's observe answer.
-func parseObserve(ifname target.IfName, out []byte) (target.Observation, error) {
-	obs := target.Observation{Sysctls: map[target.Sysctl]int{}, Managed: map[target.IfName]string{}}
+func parseObserve(out []byte) (*hostView, error) {
+	v := &hostView{links: map[string]ipLink{}, managed: map[target.IfName]string{}, sysctls: map[target.Sysctl]int{}}
 	s := string(out)
 	start := strings.Index(s, "\njson\n")
 	end := strings.Index(s, "\nendjson\n")
 	if start < 0 || end < start || !strings.HasSuffix(s, "\ndone\n") {
-		return obs, fmt.Errorf("the helper's answer is incomplete: %q", tail(out))
+		return nil, fmt.Errorf("the helper's answer is incomplete: %q", tail(out))
 	}
 	var links []ipLink
 	if err := json.Unmarshal([]byte(s[start+len("\njson\n"):end]), &links); err != nil {
-		return obs, fmt.Errorf("reading `ip -d -j addr show`: %v", err)
+		return nil, fmt.Errorf("reading `ip -d -j addr show`: %v", err)
 	}
 	for _, l := range links {
+		v.links[l.Name] = l
 		if strings.HasPrefix(l.Alias, target.AliasPrefix) {
 			if n, err := target.ParseIfName(l.Name); err == nil {
-				obs.Managed[n] = l.Alias
+				v.managed[n] = l.Alias
 			}
-		}
-		if l.Name != string(ifname) {
-			continue
-		}
-		obs.Link = target.Link{Exists: true, Index: l.Index, Up: slices.Contains(l.Flags, "UP"), Alias: l.Alias,
-			Addresses: []netip.Prefix{}}
-		if l.LinkInfo != nil {
-			obs.Link.Kind = l.LinkInfo.Kind
-		}
-		for _, a := range l.Addrs {
-			if a.Family != "inet" && a.Family != "inet6" {
-				continue
-			}
-			ip, err := netip.ParseAddr(a.Local)
-			if err != nil {
-				return obs, fmt.Errorf("`ip -j` reported address %q on %s: %v", a.Local, ifname, err)
-			}
-			p, err := ip.Unmap().Prefix(a.PrefixLen)
-			if err != nil {
-				return obs, fmt.Errorf("`ip -j` reported %s/%d on %s: %v", a.Local, a.PrefixLen, ifname, err)
-			}
-			obs.Link.Addresses = append(obs.Link.Addresses, netip.PrefixFrom(ip.Unmap(), p.Bits()))
 		}
 	}
 	for _, line := range strings.Split(s[end+len("\nendjson\n"):], "\n") {
 		f := strings.Fields(line)
-		if len(f) != 4 || f[0] != "sysctl" {
+		if len(f) != 4 || f[0] != "sysctl" || f[3] == "-" {
 			continue
 		}
-		if f[3] == "-" {
-			continue
-		}
-		v, err := strconv.Atoi(f[3])
+		n, err := strconv.Atoi(f[3])
 		if err != nil {
-			return obs, fmt.Errorf("net.ipv4.conf.%s.%s is %q, not a number", f[1], f[2], f[3])
+			return nil, fmt.Errorf("net.ipv4.conf.%s.%s is %q, not a number", f[1], f[2], f[3])
 		}
-		obs.Sysctls[target.Sysctl{Interface: f[1], Key: f[2]}] = v
+		v.sysctls[target.Sysctl{Interface: f[1], Key: f[2]}] = n
+	}
+	return v, nil
+}
+
+// observation is ifname's part of the view, with only the sysctls asked. It shares nothing
+// mutable with the view, which other reads use too.
+func (v *hostView) observation(ifname target.IfName, sysctls []target.Sysctl) (target.Observation, error) {
+	obs := target.Observation{Sysctls: map[target.Sysctl]int{}, Managed: maps.Clone(v.managed)}
+	for _, sc := range sysctls {
+		if n, ok := v.sysctls[sc]; ok {
+			obs.Sysctls[sc] = n
+		}
+	}
+	l, ok := v.links[string(ifname)]
+	if !ok {
+		return obs, nil
+	}
+	obs.Link = target.Link{Exists: true, Index: l.Index, Up: slices.Contains(l.Flags, "UP"), Alias: l.Alias,
+		Addresses: []netip.Prefix{}}
+	if l.LinkInfo != nil {
+		obs.Link.Kind = l.LinkInfo.Kind
+	}
+	for _, a := range l.Addrs {
+		if a.Family != "inet" && a.Family != "inet6" {
+			continue
+		}
+		ip, err := netip.ParseAddr(a.Local)
+		if err != nil {
+			return obs, fmt.Errorf("`ip -j` reported address %q on %s: %v", a.Local, ifname, err)
+		}
+		p, err := ip.Unmap().Prefix(a.PrefixLen)
+		if err != nil {
+			return obs, fmt.Errorf("`ip -j` reported %s/%d on %s: %v", a.Local, a.PrefixLen, ifname, err)
+		}
+		obs.Link.Addresses = append(obs.Link.Addresses, netip.PrefixFrom(ip.Unmap(), p.Bits()))
 	}
 	return obs, nil
 }
