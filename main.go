@@ -48,7 +48,9 @@ func quietUnlessLogsWanted() {
 			return
 		}
 	}
-	for _, v := range []string{"TF_LOG_SDK", "TF_LOG_PROVIDER_VIP"} {
+	// The subsystems too: with their own level unset, the SDK builds every line's fields before
+	// the root logger drops it.
+	for _, v := range []string{"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK", "TF_LOG_PROVIDER_VIP"} {
 		if err := os.Setenv(v, "off"); err != nil {
 			log.Printf("[WARN] cannot set %s: %v", v, err)
 		}

@@ -10,7 +10,7 @@ func TestQuietUnlessLogsWanted(t *testing.T) {
 		t.Setenv(v, "")
 	}
 	quietUnlessLogsWanted()
-	for _, v := range []string{"TF_LOG_SDK", "TF_LOG_PROVIDER_VIP"} {
+	for _, v := range []string{"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK", "TF_LOG_PROVIDER_VIP"} {
 		if got := os.Getenv(v); got != "off" {
 			t.Errorf("with no log switch set, %s = %q, want off", v, got)
 		}

@@ -15,33 +15,46 @@ import (
 )
 
 // providerBinary is the provider built on the host for the lab benchmark (building inside the
-// emulated guest would take minutes).
-var providerBinary = flag.String("vip.provider-binary", "", "path of a built terraform-provider-vip, for BenchmarkSSHLabPlan100")
+// emulated guest would take minutes), and floorBinary the minimal provider of testdata/floorprovider
+// beside it.
+var (
+	providerBinary = flag.String("vip.provider-binary", "", "path of a built terraform-provider-vip, for BenchmarkSSHLabPlan100")
+	floorBinary    = flag.String("vip.floor-binary", "", "path of a built testdata/floorprovider, for BenchmarkSSHLabPlan100")
+)
 
 // TestKernelLabSSHBench builds the provider on the host and runs BenchmarkSSHLabPlan100 inside the
 // kernel lab:
 //
-//	go test ./internal/provider -run KernelLabSSHBench -bench SSHLab -benchtime 1x -v
+//	go test ./internal/provider -run KernelLabSSHBench -bench SSHLab -benchtime 3x -v
 func TestKernelLabSSHBench(t *testing.T) {
 	if b := flag.Lookup("test.bench"); b == nil || b.Value.String() == "" {
 		t.Skip("only with -bench")
 	}
-	bin := filepath.Join(t.TempDir(), "terraform-provider-vip")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/vip-manager/terraform-provider-vip").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	dir := t.TempDir()
+	bin, floor := filepath.Join(dir, "terraform-provider-vip"), filepath.Join(dir, "terraform-provider-floor")
+	for out, pkg := range map[string]string{bin: ".", floor: "./internal/provider/testdata/floorprovider"} {
+		cmd := exec.Command("go", "build", "-o", out, pkg)
+		cmd.Dir = "../.."
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, msg)
+		}
 	}
-	lab.RunTestsInside(t, "^$", "-test.bench", "^BenchmarkSSHLab", "-test.benchtime", "1x", "-vip.provider-binary", bin)
+	lab.RunTestsInside(t, "^$", append(lab.BenchFlags(), "-vip.provider-binary", bin, "-vip.floor-binary", floor)...)
 }
 
 // BenchmarkSSHLabPlan100 (in the kernel lab): 100 vip_dummy_interface resources spread over 5
 // real servers (5 sshd in network namespaces, 20 single-VIP dummies each). It applies them once,
 // then times `terraform plan`, which must open exactly one SSH connection per host (counted at
-// each sshd), against `terraform plan` of 100 terraform_data resources in the same run.
-// Metrics: plan-s (ours), data-plan-s, ratio (the target is <= 1.5), apply-s, conns/plan.
+// each sshd), against `terraform plan` in the same run of 100 terraform_data resources (built
+// into Terraform: no plugin process at all) and of 100 floor_item resources of the minimal
+// plugin in testdata/floorprovider (what any plugin provider pays before doing any work).
+// Metrics: plan-s (ours), data-plan-s, floor-plan-s, ratio (ours / terraform_data), floor-ratio
+// (ours / minimal plugin), plan-norefresh-s (ours without the SSH refresh), sessions/plan,
+// apply-s.
 func BenchmarkSSHLabPlan100(b *testing.B) {
 	lab.Require(b, "TestKernelLabSSHBench")
-	if *providerBinary == "" {
-		b.Fatal("-vip.provider-binary is not set")
+	if *providerBinary == "" || *floorBinary == "" {
+		b.Fatal("-vip.provider-binary or -vip.floor-binary is not set")
 	}
 	tf, err := exec.LookPath("terraform")
 	if err != nil {
@@ -64,11 +77,11 @@ func BenchmarkSSHLabPlan100(b *testing.B) {
 	sshtest.WriteFile(b, khFile, kh.String(), 0o600)
 
 	cli := filepath.Join(dir, "cli.tfrc")
-	sshtest.WriteFile(b, cli, fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"vip-manager/vip\" = %q\n  }\n  direct {}\n}\n",
-		filepath.Dir(*providerBinary)), 0o644)
+	sshtest.WriteFile(b, cli, fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"vip-manager/vip\" = %q\n    \"vip-manager/floor\" = %q\n  }\n  direct {}\n}\n",
+		filepath.Dir(*providerBinary), filepath.Dir(*floorBinary)), 0o644)
 
-	vipDir, dataDir := filepath.Join(dir, "vip"), filepath.Join(dir, "data")
-	for _, d := range []string{vipDir, dataDir} {
+	vipDir, dataDir, floorDir := filepath.Join(dir, "vip"), filepath.Join(dir, "data"), filepath.Join(dir, "floor")
+	for _, d := range []string{vipDir, dataDir, floorDir} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			b.Fatal(err)
 		}
@@ -107,6 +120,17 @@ resource "terraform_data" "rs" {
   input = "10.77.${count.index % 5}.${floor(count.index / 5) + 1}"
 }
 `, 0o644)
+	sshtest.WriteFile(b, filepath.Join(floorDir, "main.tf"), `
+terraform {
+  required_providers {
+    floor = { source = "vip-manager/floor" }
+  }
+}
+resource "floor_item" "rs" {
+  count = 100
+  input = "10.77.${count.index % 5}.${floor(count.index / 5) + 1}"
+}
+`, 0o644)
 
 	run := func(wd string, args ...string) time.Duration {
 		b.Helper()
@@ -139,9 +163,10 @@ resource "terraform_data" "rs" {
 	apply := run(vipDir, "apply", "-auto-approve", "-input=false")
 	applyConns := conns()
 	run(dataDir, "apply", "-auto-approve", "-input=false")
+	run(floorDir, "apply", "-auto-approve", "-input=false")
 	b.Logf("apply of 100 dummies (20 VIPs on each of 5 hosts): %s, %d SSH connections", apply.Round(time.Millisecond), applyConns)
 
-	var ours, theirs time.Duration
+	var ours, theirs, floor time.Duration
 	var sess int
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -153,6 +178,7 @@ resource "terraform_data" "rs" {
 		sess += sessions() - sessBefore
 		b.StopTimer()
 		theirs += run(dataDir, "plan", "-input=false", "-detailed-exitcode")
+		floor += run(floorDir, "plan", "-input=false", "-detailed-exitcode")
 		b.StartTimer()
 	}
 	b.StopTimer()
@@ -163,10 +189,13 @@ resource "terraform_data" "rs" {
 	b.ReportMetric(float64(sess)/n, "sessions/plan")
 	b.ReportMetric(ours.Seconds()/n, "plan-s")
 	b.ReportMetric(theirs.Seconds()/n, "data-plan-s")
+	b.ReportMetric(floor.Seconds()/n, "floor-plan-s")
 	b.ReportMetric(float64(ours)/float64(theirs), "ratio")
+	b.ReportMetric(float64(ours)/float64(floor), "floor-ratio")
 	b.ReportMetric(apply.Seconds(), "apply-s")
-	b.Logf("plan: %s per run vs terraform_data %s per run (ratio %.2f); %.0f SSH sessions per plan; plan -refresh=false %s",
-		(ours / time.Duration(b.N)).Round(time.Millisecond), (theirs / time.Duration(b.N)).Round(time.Millisecond),
-		float64(ours)/float64(theirs), float64(sess)/n, noRefresh.Round(time.Millisecond))
+	per := func(d time.Duration) time.Duration { return (d / time.Duration(b.N)).Round(time.Millisecond) }
+	b.Logf("plan: %s per run vs terraform_data %s (ratio %.2f) and the minimal plugin %s (ratio %.2f); %.0f SSH sessions per plan; plan -refresh=false %s",
+		per(ours), per(theirs), float64(ours)/float64(theirs), per(floor), float64(ours)/float64(floor),
+		float64(sess)/n, noRefresh.Round(time.Millisecond))
 	run(vipDir, "destroy", "-auto-approve", "-input=false")
 }
