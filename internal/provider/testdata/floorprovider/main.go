@@ -51,7 +51,6 @@ func (floorProvider) Resources(context.Context) []func() resource.Resource {
 
 func (floorProvider) DataSources(context.Context) []func() datasource.DataSource { return nil }
 
-
 type item struct{}
 
 type itemModel struct {
