@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -215,4 +216,157 @@ func TestSSHLabAccLifecycle(t *testing.T) {
 		},
 	})
 	t.Logf("sshd accepted %d connection(s) since its last restart", s.srv.Connections())
+}
+
+// startAgent runs an ssh-agent holding the private key keyFile until the test ends and points
+// SSH_AUTH_SOCK at it.
+func startAgent(t *testing.T, keyFile string) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	agent := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = agent.Process.Kill(); _ = agent.Wait() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("ssh-agent did not create its socket within 30s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	add := exec.Command("ssh-add", keyFile)
+	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v: %s", err, out)
+	}
+	t.Setenv("SSH_AUTH_SOCK", sock)
+}
+
+// TestSSHLabAccBastionSudoAgent: the real server's sshd accepts the client's key only from the
+// bastion's address (an authorized_keys from= option), so every step proves the hop; the key is
+// held by an ssh-agent, never named in the configuration. Steps: create as root through the
+// bastion; as a non-root user whose sudo needs a password, a clear error and no change; once
+// sudoers says NOPASSWD, the same apply goes through sudo; destroy.
+func TestSSHLabAccBastionSudoAgent(t *testing.T) {
+	lab.Require(t, "TestKernelLabSSHAcc")
+	lab.PrivateEtc(t) // the user and sudoers rule below stay in the guest
+	dir := t.TempDir()
+	priv, pub := sshtest.KeyGen(t, dir, "client", "ed25519", "")
+	pubLine := strings.TrimSpace(sshtest.ReadFile(t, pub))
+	startAgent(t, priv)
+
+	// The bastion and the real server each in their own namespace; the guest routes between them.
+	bns, tns := sshtest.NewNetns(t), sshtest.NewNetns(t)
+	sshtest.Run(t, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	bns.Exec(t, "ip", "route", "add", "default", "via", bns.HostAddr)
+	tns.Exec(t, "ip", "route", "add", "default", "via", tns.HostAddr)
+	bastion := sshtest.Start(t, sshtest.Options{Netns: bns.Name, ListenAddr: bns.NsAddr, AuthorizedKeys: []string{pubLine}})
+	server := sshtest.Start(t, sshtest.Options{Netns: tns.Name, ListenAddr: tns.NsAddr,
+		AuthorizedKeys: []string{fmt.Sprintf("from=%q %s", bns.NsAddr, pubLine)}})
+	kh := filepath.Join(dir, "known_hosts")
+	sshtest.WriteFile(t, kh, bns.NsAddr+" "+bastion.HostKeys[0]+"\n"+tns.NsAddr+" "+server.HostKeys[0]+"\n", 0o600)
+
+	sudoer := sshtest.AddUser(t, "pw-Lab-Sudo-1")
+	sshtest.AllowSudo(t, sudoer, false)
+
+	config := func(user string, sudo bool, addresses string) string {
+		return fmt.Sprintf(`
+provider "vip" {
+  ssh = {
+    user             = %q
+    sudo             = %t
+    known_hosts_file = %q
+    timeout          = "60s"
+    bastion = {
+      host = %q
+      user = "root"
+    }
+  }
+}
+
+resource "vip_dummy_interface" "rs" {
+  host      = %q
+  name      = "vip1"
+  addresses = [%s]
+}
+`, user, sudo, kh, bns.NsAddr, tns.NsAddr, addresses)
+	}
+	addrs := func() string {
+		out, err := exec.Command("ip", "-n", tns.Name, "-o", "addr", "show", "dev", "vip1").CombinedOutput()
+		if err != nil {
+			return "(no vip1: " + strings.TrimSpace(string(out)) + ")"
+		}
+		return string(out)
+	}
+	holds := func(want ...string) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			out := addrs()
+			for _, w := range want {
+				if !strings.Contains(out, " "+w+" ") {
+					return fmt.Errorf("vip1 lacks %s:\n%s", w, out)
+				}
+			}
+			if n := strings.Count(out, "\n"); n != len(want) {
+				return fmt.Errorf("vip1 has %d addresses, want %d:\n%s", n, len(want), out)
+			}
+			return nil
+		}
+	}
+	logShows := func(srv *sshtest.Server, what string) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			if !strings.Contains(srv.Log(), what) {
+				return fmt.Errorf("sshd log lacks %q:\n%s", what, srv.Log())
+			}
+			return nil
+		}
+	}
+	res := "vip_dummy_interface.rs"
+	one, two := `"192.0.2.10"`, `"192.0.2.10", "192.0.2.11"`
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if out := addrs(); !strings.HasPrefix(out, "(no vip1") {
+				return fmt.Errorf("vip1 still exists after destroy: %s", out)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{ // root, key from the agent, through the bastion
+				Config: config("root", false, one),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("id"), knownvalue.StringExact(tns.NsAddr+"/vip1")),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					holds("192.0.2.10/32"),
+					logShows(bastion, "target "+tns.NsAddr+" port 22"),
+					logShows(server, "Connection from "+bns.NsAddr),
+					logShows(server, "Accepted publickey for root"),
+				),
+			},
+			{ // a non-root user whose sudo wants a password: refused with what to do, nothing changed
+				Config:      config(sudoer, true, two),
+				ExpectError: regexp.MustCompile(`(?s)sudo on\s+` + regexp.QuoteMeta(tns.NsAddr) + `.*without\s+a\s+password.*NOPASSWD`),
+			},
+			{ // NOPASSWD: the same change goes through sudo
+				PreConfig: func() {
+					if err := holds("192.0.2.10/32")(nil); err != nil {
+						t.Fatalf("after the refused sudo: %v", err)
+					}
+					sshtest.AllowSudo(t, sudoer, true)
+				},
+				Config: config(sudoer, true, two),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(res, plancheck.ResourceActionUpdate)},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					holds("192.0.2.10/32", "192.0.2.11/32"),
+					logShows(server, "Accepted publickey for "+sudoer),
+				),
+			},
+		},
+	})
 }
