@@ -130,9 +130,9 @@ func TestKernelLabSSHAcc(t *testing.T) {
 	lab.RunTestsInside(t, "^TestSSHLabAcc")
 }
 
-// TestSSHLabAccLifecycle: create over SSH, empty plan, drift shown and repaired, sshd down (a
-// clear error naming the host) then back (the remaining difference applied), import by
-// <host>/<name>, destroy.
+// TestSSHLabAccLifecycle: unknown host key refused, create over SSH (no key text in state),
+// empty plan, drift shown and repaired, sshd down (a clear error naming the host) then back (the
+// remaining difference applied), import by <host>/<name>, destroy.
 func TestSSHLabAccLifecycle(t *testing.T) {
 	lab.Require(t, "TestKernelLabSSHAcc")
 	s := newSSHSite(t)
@@ -171,13 +171,34 @@ func TestSSHLabAccLifecycle(t *testing.T) {
 			return nil
 		},
 		Steps: []resource.TestStep{
+			{ // a server whose host key is not in known_hosts: refused, with its fingerprint
+				Config:      s.config(s.emptyKH, two),
+				ExpectError: regexp.MustCompile(`(?s)host key of\s+` + regexp.QuoteMeta(addr) + `:22\s+is\s+unknown.*` + regexp.QuoteMeta(s.fingerprint)),
+			},
 			{ // create; the framework's follow-up plan must be empty
+				PreConfig: func() {
+					if out, err := ip("link", "show", "vip0"); err == nil {
+						t.Fatalf("vip0 exists after the refused host key: %s", out)
+					}
+				},
 				Config: s.config(s.knownKH, two),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(res, tfjsonpath.New("id"), knownvalue.StringExact(addr+"/vip0")),
 					statecheck.ExpectKnownValue(res, tfjsonpath.New("host"), knownvalue.StringExact(addr)),
 				},
-				Check: hasExactly("192.0.2.1/32", "2001:db8::1/128"),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					hasExactly("192.0.2.1/32", "2001:db8::1/128"),
+					func(st *terraform.State) error { // the key went through Terraform; none of it is in state
+						for name, r := range st.RootModule().Resources {
+							for k, v := range r.Primary.Attributes {
+								if strings.Contains(v, s.keyBody) {
+									return fmt.Errorf("state of %s holds private key text in %s", name, k)
+								}
+							}
+						}
+						return nil
+					},
+				),
 			},
 			{ // drift on the real server: one address removed, a stranger added
 				PreConfig: func() {
