@@ -44,7 +44,7 @@ type dummyInterfaceModel struct {
 	ID            types.String `tfsdk:"id"`
 	Name          types.String `tfsdk:"name"`
 	Host          types.String `tfsdk:"host"`
-	Addresses     types.Set    `tfsdk:"addresses"`
+	Addresses     addressSetValue `tfsdk:"addresses"`
 	ARPIgnore     types.Int64  `tfsdk:"arp_ignore"`
 	ARPAnnounce   types.Int64  `tfsdk:"arp_announce"`
 	ARPInterfaces types.Set    `tfsdk:"arp_interfaces"`
@@ -92,6 +92,7 @@ func (r *dummyInterfaceResource) Schema(_ context.Context, _ resource.SchemaRequ
 				Validators:    []validator.String{SSHHostValidator{}},
 			},
 			"addresses": schema.SetAttribute{
+				CustomType:  newAddressSetType(),
 				ElementType: types.StringType,
 				Required:    true,
 				MarkdownDescription: "The VIPs: IPv4 or IPv6 addresses, a bare address meaning /32 or /128. Written the way " +
@@ -202,7 +203,7 @@ func specFrom(ctx context.Context, m dummyInterfaceModel) (target.Spec, diag.Dia
 		ARPAnnounce: int(m.ARPAnnounce.ValueInt64()),
 	}
 	var err error
-	if spec.Addresses, err = parseAddressSet(ctx, m.Addresses); err != nil {
+	if spec.Addresses, err = parseAddressSet(ctx, m.Addresses.SetValue); err != nil {
 		diags.AddAttributeError(path.Root("addresses"), "Invalid address", err.Error())
 	}
 	ifs, err := arpInterfaces(ctx, m.ARPInterfaces)
@@ -346,7 +347,7 @@ func (r *dummyInterfaceResource) Create(ctx context.Context, req resource.Create
 	}
 	defer unlock()
 	res, err := target.Converge(ctx, t, spec)
-	r.finish(ctx, plan, plan.Addresses, res, err, &resp.State, resp.Private.SetKey, &resp.Diagnostics)
+	r.finish(ctx, plan, plan.Addresses.SetValue, res, err, &resp.State, resp.Private.SetKey, &resp.Diagnostics)
 }
 
 func (r *dummyInterfaceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -364,7 +365,7 @@ func (r *dummyInterfaceResource) Update(ctx context.Context, req resource.Update
 		return
 	}
 	spec.Originals = orig
-	spec.Previous, _ = parseAddressSet(ctx, prior.Addresses)
+	spec.Previous, _ = parseAddressSet(ctx, prior.Addresses.SetValue)
 	t, unlock, err := r.handle(plan.Host)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("host"), "Cannot reach host", err.Error())
@@ -372,7 +373,7 @@ func (r *dummyInterfaceResource) Update(ctx context.Context, req resource.Update
 	}
 	defer unlock()
 	res, err := target.Converge(ctx, t, spec)
-	r.finish(ctx, plan, prior.Addresses, res, err, &resp.State, resp.Private.SetKey, &resp.Diagnostics)
+	r.finish(ctx, plan, prior.Addresses.SetValue, res, err, &resp.State, resp.Private.SetKey, &resp.Diagnostics)
 }
 
 type stateSetter interface {
@@ -397,7 +398,7 @@ func (r *dummyInterfaceResource) finish(ctx context.Context, plan dummyInterface
 			return
 		}
 		diags.AddError("Cannot converge "+plan.ID.ValueString(), err.Error())
-		plan.Addresses = addressValues(ctx, res.Addresses, plan.Addresses, prior)
+		plan.Addresses = addressSet(addressValues(ctx, res.Addresses, plan.Addresses.SetValue, prior))
 	}
 	diags.Append(setOriginals(ctx, setPrivate, res.Originals)...)
 	diags.Append(state.Set(ctx, &plan)...)
@@ -450,7 +451,7 @@ func (r *dummyInterfaceResource) Read(ctx context.Context, req resource.ReadRequ
 		// still knows the ARP values found before it: the destroy half of the replacement restores
 		// them, and the create half records them again instead of recording its own values.
 		st.IfIndex = types.Int64Value(0)
-		st.Addresses = types.SetValueMust(types.StringType, nil)
+		st.Addresses = addressSet(types.SetValueMust(types.StringType, nil))
 		resp.Diagnostics.Append(resp.State.Set(ctx, &st)...)
 		return
 	}
@@ -469,8 +470,8 @@ func (r *dummyInterfaceResource) Read(ctx context.Context, req resource.ReadRequ
 		}
 		st.ARPInterfaces = types.SetValueMust(types.StringType, vals)
 	}
-	prev, _ := parseAddressSet(ctx, st.Addresses)
-	st.Addresses = addressValues(ctx, target.Reported(obs.Link.Addresses, prev, st.Exclusive.ValueBool()), st.Addresses)
+	prev, _ := parseAddressSet(ctx, st.Addresses.SetValue)
+	st.Addresses = addressSet(addressValues(ctx, target.Reported(obs.Link.Addresses, prev, st.Exclusive.ValueBool()), st.Addresses.SetValue))
 	// ARP drift: a value that differs from what state says on any of the interfaces shows as a
 	// change of arp_ignore / arp_announce, which apply repairs.
 	st.ARPIgnore = observedARP(obs, ifs, target.KeyARPIgnore, st.ARPIgnore)
@@ -535,7 +536,7 @@ func (r *dummyInterfaceResource) ImportState(ctx context.Context, req resource.I
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("host"), hostVal)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), dummyID(hostVal, name))...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("addresses"), types.SetValueMust(types.StringType, nil))...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("addresses"), addressSet(types.SetValueMust(types.StringType, nil)))...)
 }
 
 // ifNameValidator checks interface names at plan time with the same rules the targets use.

@@ -16,6 +16,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 
 	"github.com/vip-manager/terraform-provider-vip/internal/lab"
 	"github.com/vip-manager/terraform-provider-vip/internal/sshconn/sshtest"
@@ -387,6 +389,106 @@ resource "vip_dummy_interface" "rs" {
 					holds("192.0.2.10/32", "192.0.2.11/32"),
 					logShows(server, "Accepted publickey for "+sudoer),
 				),
+			},
+		},
+	})
+}
+
+// TestSSHLabAccKilledMidApply: sshd (with the session's helper and ip) is killed while an apply
+// adds 999 addresses (killed from a netlink watch of the server's namespace, after the first
+// ten). The apply fails with an error naming the host; once sshd is back, the host holds only
+// addresses the configuration wants, the next plan is an update of the rest, and its apply
+// completes the set of 1,000.
+func TestSSHLabAccKilledMidApply(t *testing.T) {
+	lab.Require(t, "TestKernelLabSSHAcc")
+	s := newSSHSite(t)
+	addr := s.ns.NsAddr
+	count := func() int {
+		out, err := exec.Command("ip", "-n", s.ns.Name, "-o", "addr", "show", "dev", "vip2").Output()
+		if err != nil {
+			return -1
+		}
+		return strings.Count(string(out), "\n")
+	}
+	config := func(n int) string {
+		return strings.Replace(s.config(s.knownKH, fmt.Sprintf( // range() makes at most 1,024 values
+			`for x in flatten([for j in range(%d) : [for i in range(1000) : j * 1000 + i + 1]]) : cidrhost("10.99.0.0/16", x) if x <= %d`,
+			(n+999)/1000, n)),
+			`name      = "vip0"
+  addresses = [`, `name      = "vip2"
+  addresses = [`, 1)
+	}
+	stopped := make(chan struct{})
+	res := "vip_dummy_interface.rs"
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: config(1), Check: func(*terraform.State) error {
+				if n := count(); n != 1 {
+					return fmt.Errorf("vip2 has %d addresses, want 1", n)
+				}
+				return nil
+			}},
+			{ // sshd dies in the middle of the `ip -batch` that adds 999 addresses
+				PreConfig: func() {
+					// Netlink events, not polling with ip: the kill must land while the batch runs.
+					ns, err := netns.GetFromName(s.ns.Name)
+					if err != nil {
+						t.Fatal(err)
+					}
+					updates, done := make(chan netlink.AddrUpdate, 4096), make(chan struct{})
+					if err := netlink.AddrSubscribeWithOptions(updates, done, netlink.AddrSubscribeOptions{Namespace: &ns}); err != nil {
+						t.Fatal(err)
+					}
+					go func() {
+						defer close(stopped)
+						defer close(done)
+						defer func() { _ = ns.Close() }()
+						timeout := time.After(10 * time.Minute)
+						for added := 0; added < 10; {
+							select {
+							case u := <-updates:
+								if u.NewAddr && strings.HasPrefix(u.LinkAddress.String(), "10.99.") {
+									added++
+								}
+							case <-timeout:
+								t.Error("no address was added within 10 minutes")
+								return
+							}
+						}
+						s.srv.Stop()
+						t.Logf("sshd killed with %d addresses on vip2", count())
+					}()
+				},
+				Config:      config(1000),
+				ExpectError: regexp.MustCompile(`(?s)` + regexp.QuoteMeta(addr)),
+			},
+			{ // sshd back: only wanted addresses on the host, and the next plan updates the rest
+				PreConfig: func() {
+					<-stopped
+					s.srv.Restart()
+					n := count()
+					t.Logf("after the kill: %d of 1000 addresses on vip2", n)
+					if n < 1 || n >= 1000 {
+						t.Fatalf("vip2 has %d addresses after the kill; the test proves nothing unless the apply was cut short", n)
+					}
+					out, _ := exec.Command("ip", "-n", s.ns.Name, "-o", "-4", "addr", "show", "dev", "vip2").Output()
+					for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+						if f := strings.Fields(line); len(f) < 4 || !strings.HasPrefix(f[3], "10.99.") || !strings.HasSuffix(f[3], "/32") {
+							t.Errorf("unwanted address on vip2: %s", line)
+						}
+					}
+				},
+				Config: config(1000),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(res, plancheck.ResourceActionUpdate)},
+				},
+				Check: func(*terraform.State) error {
+					if n := count(); n != 1000 {
+						return fmt.Errorf("vip2 has %d addresses after recovery, want 1000", n)
+					}
+					return nil
+				},
 			},
 		},
 	})
