@@ -41,15 +41,15 @@ type dummyInterfaceResource struct {
 }
 
 type dummyInterfaceModel struct {
-	ID            types.String `tfsdk:"id"`
-	Name          types.String `tfsdk:"name"`
-	Host          types.String `tfsdk:"host"`
+	ID            types.String    `tfsdk:"id"`
+	Name          types.String    `tfsdk:"name"`
+	Host          types.String    `tfsdk:"host"`
 	Addresses     addressSetValue `tfsdk:"addresses"`
-	ARPIgnore     types.Int64  `tfsdk:"arp_ignore"`
-	ARPAnnounce   types.Int64  `tfsdk:"arp_announce"`
-	ARPInterfaces types.Set    `tfsdk:"arp_interfaces"`
-	Exclusive     types.Bool   `tfsdk:"exclusive"`
-	IfIndex       types.Int64  `tfsdk:"ifindex"`
+	ARPIgnore     types.Int64     `tfsdk:"arp_ignore"`
+	ARPAnnounce   types.Int64     `tfsdk:"arp_announce"`
+	ARPInterfaces types.Set       `tfsdk:"arp_interfaces"`
+	Exclusive     types.Bool      `tfsdk:"exclusive"`
+	IfIndex       types.Int64     `tfsdk:"ifindex"`
 }
 
 // privateOriginals is the private-state key of the ARP sysctl values found before this provider
