@@ -86,12 +86,7 @@ func TestSSHAccHostKeyAndSecrets(t *testing.T) {
 		t.Skip("host-side test")
 	}
 	s := newSSHSite(t)
-	logPath := filepath.Join(t.TempDir(), "terraform-trace.log")
-	t.Setenv("TF_ACC_LOG", "TRACE")
-	t.Setenv("TF_LOG", "TRACE")
-	t.Setenv("TF_ACC_LOG_PATH", logPath)
-	const password = "pw-Acc-Secret-4711"
-	t.Setenv("VIP_SSH_PASSWORD", password)
+	logPath, password := traceWithSecrets(t)
 
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -107,6 +102,26 @@ func TestSSHAccHostKeyAndSecrets(t *testing.T) {
 		},
 	})
 
+	checkTraceHasNoSecrets(t, logPath, map[string]string{"password": password, "private key": s.keyBody})
+}
+
+// traceWithSecrets turns on TRACE logs of Terraform and the provider into a file, and configures
+// an SSH password besides the key; it returns the log's path and the password.
+func traceWithSecrets(t *testing.T) (logPath, password string) {
+	t.Helper()
+	logPath = filepath.Join(t.TempDir(), "terraform-trace.log")
+	t.Setenv("TF_ACC_LOG", "TRACE")
+	t.Setenv("TF_LOG", "TRACE")
+	t.Setenv("TF_ACC_LOG_PATH", logPath)
+	password = "pw-Acc-Secret-4711"
+	t.Setenv("VIP_SSH_PASSWORD", password)
+	return logPath, password
+}
+
+// checkTraceHasNoSecrets fails t if the trace log at logPath holds any of secrets, or holds no
+// provider log line at all (then the check would prove nothing).
+func checkTraceHasNoSecrets(t *testing.T, logPath string, secrets map[string]string) {
+	t.Helper()
 	trace, err := os.ReadFile(logPath)
 	if err != nil {
 		t.Fatal(err)
@@ -114,12 +129,30 @@ func TestSSHAccHostKeyAndSecrets(t *testing.T) {
 	if !strings.Contains(string(trace), "SSH transport configured") {
 		t.Fatalf("the trace log (%d bytes) has no provider log lines; the check below would prove nothing", len(trace))
 	}
-	for what, secret := range map[string]string{"password": password, "private key": s.keyBody} {
+	for what, secret := range secrets {
 		if strings.Contains(string(trace), secret) {
 			t.Errorf("the %s appears in the TF_LOG=trace output", what)
 		}
 	}
 	t.Logf("trace log: %d bytes, no secret in it", len(trace))
+}
+
+// TestSSHLabAccNoSecretsInTrace: a create over SSH in the lab with TF_LOG=trace, the private key
+// inline and a password configured: neither appears in the log, nor in state.
+func TestSSHLabAccNoSecretsInTrace(t *testing.T) {
+	lab.Require(t, "TestKernelLabSSHAcc")
+	s := newSSHSite(t)
+	logPath, password := traceWithSecrets(t)
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: s.config(s.knownKH, `"192.0.2.1"`),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("vip_dummy_interface.rs", tfjsonpath.New("id"), knownvalue.StringExact(s.ns.NsAddr+"/vip0")),
+			},
+		}},
+	})
+	checkTraceHasNoSecrets(t, logPath, map[string]string{"password": password, "private key": s.keyBody})
 }
 
 // TestKernelLabSSHAcc runs TestSSHLabAcc* inside the kernel lab, whose kernel has the dummy
