@@ -175,10 +175,7 @@ func (r *dummyInterfaceResource) Configure(_ context.Context, req resource.Confi
 
 // handle is what every operation needs: the target and the lock of its host.
 func (r *dummyInterfaceResource) handle(host types.String) (target.Target, func(), error) {
-	if r.data == nil {
-		return nil, nil, errors.New("the provider is not configured")
-	}
-	t, err := r.data.targetFor(host.ValueString(), false)
+	t, err := r.targetOf(host, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -410,7 +407,7 @@ func (r *dummyInterfaceResource) Read(ctx context.Context, req resource.ReadRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	t, err := r.refreshTarget(st.Host)
+	t, err := r.targetOf(st.Host, true)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("host"), "Cannot reach host", err.Error())
 		return
@@ -489,13 +486,13 @@ func observedARP(obs target.Observation, ifs []target.IfName, key string, inStat
 	return inState
 }
 
-// refreshTarget is the target for Read, which changes nothing and may share a host snapshot
-// with the other reads of the same refresh.
-func (r *dummyInterfaceResource) refreshTarget(host types.String) (target.Target, error) {
+// targetOf is the target of host (see providerData.targetFor). Read passes refresh: it changes
+// nothing and may share a host snapshot with the other reads of the same refresh.
+func (r *dummyInterfaceResource) targetOf(host types.String, refresh bool) (target.Target, error) {
 	if r.data == nil {
 		return nil, errors.New("the provider is not configured")
 	}
-	return r.data.targetFor(host.ValueString(), true)
+	return r.data.targetFor(host.ValueString(), refresh)
 }
 
 func (r *dummyInterfaceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
