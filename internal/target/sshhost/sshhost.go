@@ -1,7 +1,8 @@
 // Package sshhost is the Target for a real server reached over SSH. It runs a small embedded POSIX
 // sh program (helper.sh) on the server over the provider's pooled connection to that host: one
 // SSH session per Apply, and one per Observe, except that Observe calls made while another is in
-// flight on the host wait and then share one session (terraform refreshes resources in parallel).
+// flight on the host wait and then share one session (terraform refreshes resources in parallel),
+// and that the Observe calls of a refresh (Refreshing) share one snapshot of the host.
 // The program text is fixed; the validated request (interface names, sysctls, addresses) travels
 // as data on the session's standard input, and the helper checks every field again against a
 // fixed character set before it runs anything.
@@ -96,7 +97,8 @@ func (h *Host) Refreshing(snaps *Snapshots) *Host {
 // Observe reads the link, every link's alias (through `ip -d -j addr show`) and the sysctls in one
 // SSH session. With a Batcher, concurrent Observe calls for the host share one session: one
 // request names all their interfaces and the union of their sysctls, and each reads its own part
-// of the one answer.
+// of the one answer. A Refreshing host answers from its snapshot while that is fresh; the name is
+// checked here because such an answer sends no request.
 func (h *Host) Observe(ctx context.Context, ifname target.IfName, sysctls []target.Sysctl) (target.Observation, error) {
 	if _, err := target.ParseIfName(string(ifname)); err != nil {
 		return target.Observation{}, err
