@@ -2,11 +2,8 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -51,10 +48,6 @@ type dummyInterfaceModel struct {
 	Exclusive     types.Bool      `tfsdk:"exclusive"`
 	IfIndex       types.Int64     `tfsdk:"ifindex"`
 }
-
-// privateOriginals is the private-state key of the ARP sysctl values found before this provider
-// changed them: {"net.ipv4.conf.all.arp_ignore": 0, ...}.
-const privateOriginals = "arp_originals"
 
 // maxARPInterfaces keeps the alias that records them within Linux's 255 bytes.
 const maxARPInterfaces = 8
@@ -137,30 +130,6 @@ func (r *dummyInterfaceResource) Schema(_ context.Context, _ resource.SchemaRequ
 	}
 }
 
-// replaceWhenGone keeps ifindex from state, except when Read found the interface gone (ifindex
-// 0, which the kernel never assigns): then the resource is planned for re-creation.
-type replaceWhenGone struct{}
-
-func (replaceWhenGone) Description(context.Context) string {
-	return "Keeps the interface index; replaces the resource when the interface was deleted outside Terraform."
-}
-
-func (m replaceWhenGone) MarkdownDescription(ctx context.Context) string { return m.Description(ctx) }
-
-func (replaceWhenGone) PlanModifyInt64(_ context.Context, req planmodifier.Int64Request, resp *planmodifier.Int64Response) {
-	if req.StateValue.IsNull() || req.Plan.Raw.IsNull() {
-		return // create or destroy
-	}
-	if req.StateValue.ValueInt64() == 0 {
-		resp.PlanValue = types.Int64Unknown()
-		resp.RequiresReplace = true
-		return
-	}
-	if resp.PlanValue.IsUnknown() {
-		resp.PlanValue = req.StateValue
-	}
-}
-
 func (r *dummyInterfaceResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	if req.ProviderData == nil {
 		return
@@ -171,159 +140,6 @@ func (r *dummyInterfaceResource) Configure(_ context.Context, req resource.Confi
 		return
 	}
 	r.data = data
-}
-
-// handle is what every operation needs: the target and the lock of its host.
-func (r *dummyInterfaceResource) handle(host types.String) (target.Target, func(), error) {
-	t, err := r.targetOf(host, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	return t, r.data.dummyLocks.lock(host.ValueString()), nil
-}
-
-func dummyID(host types.String, name string) string {
-	if h := host.ValueString(); h != "" {
-		return h + "/" + name
-	}
-	return "local/" + name
-}
-
-// spec builds the convergence spec from a planned model. Values were validated at plan time;
-// errors here mean unknown or corrupt values.
-func specFrom(ctx context.Context, m dummyInterfaceModel) (target.Spec, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	spec := target.Spec{
-		Name:        target.IfName(m.Name.ValueString()),
-		Exclusive:   m.Exclusive.ValueBool(),
-		ARPIgnore:   int(m.ARPIgnore.ValueInt64()),
-		ARPAnnounce: int(m.ARPAnnounce.ValueInt64()),
-	}
-	var err error
-	if spec.Addresses, err = parseAddressSet(ctx, m.Addresses.SetValue); err != nil {
-		diags.AddAttributeError(path.Root("addresses"), "Invalid address", err.Error())
-	}
-	ifs, err := arpInterfaces(ctx, m.ARPInterfaces)
-	if err != nil {
-		diags.AddAttributeError(path.Root("arp_interfaces"), "Invalid interface name", err.Error())
-	}
-	spec.ARPInterfaces = ifs
-	return spec, diags
-}
-
-func stringsOf(ctx context.Context, s types.Set) ([]string, error) {
-	if s.IsNull() || s.IsUnknown() {
-		return nil, nil
-	}
-	var out []string
-	if d := s.ElementsAs(ctx, &out, false); d.HasError() {
-		return nil, fmt.Errorf("reading set: %v", d)
-	}
-	return out, nil
-}
-
-func parseAddressSet(ctx context.Context, s types.Set) ([]netip.Prefix, error) {
-	ss, err := stringsOf(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]netip.Prefix, 0, len(ss))
-	seen := map[netip.Prefix]bool{}
-	for _, v := range ss {
-		p, err := target.ParseAddress(v)
-		if err != nil {
-			return nil, err
-		}
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
-// arpInterfaces returns the set sorted, so that the alias recording them does not change with
-// the order Terraform hands a set over in.
-func arpInterfaces(ctx context.Context, s types.Set) ([]target.IfName, error) {
-	ss, err := stringsOf(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(ss)
-	out := make([]target.IfName, 0, len(ss))
-	for _, v := range ss {
-		n, err := target.ParseIfName(v)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-// addressValues writes prefixes into a set, each spelled as in the first of spellings that has
-// it (so that what the user wrote stays as written), else canonically.
-func addressValues(ctx context.Context, ps []netip.Prefix, spellings ...types.Set) types.Set {
-	spelled := map[netip.Prefix]string{}
-	for _, s := range spellings {
-		ss, _ := stringsOf(ctx, s)
-		for _, v := range ss {
-			if p, err := target.ParseAddress(v); err == nil {
-				if _, ok := spelled[p]; !ok {
-					spelled[p] = v
-				}
-			}
-		}
-	}
-	vals := make([]attr.Value, 0, len(ps))
-	for _, p := range ps {
-		v, ok := spelled[p]
-		if !ok {
-			v = target.CanonicalString(p)
-		}
-		vals = append(vals, types.StringValue(v))
-	}
-	return types.SetValueMust(types.StringType, vals)
-}
-
-func getOriginals(ctx context.Context, get func(context.Context, string) ([]byte, diag.Diagnostics)) (target.Originals, diag.Diagnostics) {
-	b, diags := get(ctx, privateOriginals)
-	orig := target.Originals{}
-	if diags.HasError() || len(b) == 0 {
-		return orig, diags
-	}
-	var m map[string]int
-	if err := json.Unmarshal(b, &m); err != nil {
-		diags.AddWarning("Unreadable private state", "The ARP sysctl values recorded before this resource changed them cannot be read ("+err.Error()+"); the interface's alias is used instead.")
-		return orig, diags
-	}
-	for k, v := range m {
-		// net.ipv4.conf.<if>.<key>; an interface name may contain dots, the key cannot.
-		rest, ok := strings.CutPrefix(k, "net.ipv4.conf.")
-		i := strings.LastIndexByte(rest, '.')
-		if !ok || i < 0 {
-			continue
-		}
-		sc := target.Sysctl{Interface: rest[:i], Key: rest[i+1:]}
-		if sc.Validate() == nil {
-			orig[sc] = v
-		}
-	}
-	return orig, diags
-}
-
-func setOriginals(ctx context.Context, set func(context.Context, string, []byte) diag.Diagnostics, orig target.Originals) diag.Diagnostics {
-	m := make(map[string]int, len(orig))
-	for sc, v := range orig {
-		m[sc.String()] = v
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		var d diag.Diagnostics
-		d.AddError("Cannot record ARP sysctls", err.Error())
-		return d
-	}
-	return set(ctx, privateOriginals, b)
 }
 
 func (r *dummyInterfaceResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -337,9 +153,8 @@ func (r *dummyInterfaceResource) Create(ctx context.Context, req resource.Create
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	t, unlock, err := r.handle(plan.Host)
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("host"), "Cannot reach host", err.Error())
+	t, unlock, ok := r.hostTarget(plan.Host, false, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	defer unlock()
@@ -363,9 +178,8 @@ func (r *dummyInterfaceResource) Update(ctx context.Context, req resource.Update
 	}
 	spec.Originals = orig
 	spec.Previous, _ = parseAddressSet(ctx, prior.Addresses.SetValue)
-	t, unlock, err := r.handle(plan.Host)
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("host"), "Cannot reach host", err.Error())
+	t, unlock, ok := r.hostTarget(plan.Host, false, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	defer unlock()
@@ -407,9 +221,8 @@ func (r *dummyInterfaceResource) Read(ctx context.Context, req resource.ReadRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	t, err := r.targetOf(st.Host, true)
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("host"), "Cannot reach host", err.Error())
+	t, _, ok := r.hostTarget(st.Host, true, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	name, err := target.ParseIfName(st.Name.ValueString())
@@ -476,25 +289,6 @@ func (r *dummyInterfaceResource) Read(ctx context.Context, req resource.ReadRequ
 	resp.Diagnostics.Append(resp.State.Set(ctx, &st)...)
 }
 
-func observedARP(obs target.Observation, ifs []target.IfName, key string, inState types.Int64) types.Int64 {
-	for _, ifn := range ifs {
-		v, ok := obs.Sysctls[target.Sysctl{Interface: string(ifn), Key: key}]
-		if ok && (inState.IsNull() || int64(v) != inState.ValueInt64()) {
-			return types.Int64Value(int64(v))
-		}
-	}
-	return inState
-}
-
-// targetOf is the target of host (see providerData.targetFor). Read passes refresh: it changes
-// nothing and may share a host snapshot with the other reads of the same refresh.
-func (r *dummyInterfaceResource) targetOf(host types.String, refresh bool) (target.Target, error) {
-	if r.data == nil {
-		return nil, errors.New("the provider is not configured")
-	}
-	return r.data.targetFor(host.ValueString(), refresh)
-}
-
 func (r *dummyInterfaceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var st dummyInterfaceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &st)...)
@@ -503,9 +297,8 @@ func (r *dummyInterfaceResource) Delete(ctx context.Context, req resource.Delete
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	t, unlock, err := r.handle(st.Host)
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("host"), "Cannot reach host", err.Error())
+	t, unlock, ok := r.hostTarget(st.Host, false, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	defer unlock()
@@ -534,76 +327,4 @@ func (r *dummyInterfaceResource) ImportState(ctx context.Context, req resource.I
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("host"), hostVal)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), dummyID(hostVal, name))...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("addresses"), addressSet(types.SetValueMust(types.StringType, nil)))...)
-}
-
-// ifNameValidator checks interface names at plan time with the same rules the targets use.
-type ifNameValidator struct {
-	dummy bool // the dummy's own name: "all" and "default" are taken by the sysctl tree
-}
-
-func (v ifNameValidator) Description(context.Context) string {
-	return "a Linux interface name: 1 to 15 bytes of letters, digits and -_.@+"
-}
-
-func (v ifNameValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (v ifNameValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	s := req.ConfigValue.ValueString()
-	if _, err := target.ParseIfName(s); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid interface name", err.Error()+".")
-		return
-	}
-	if v.dummy && (s == "all" || s == "default") {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid interface name",
-			fmt.Sprintf("%q names the kernel's sysctl defaults (net.ipv4.conf.%s), not an interface; choose another name.", s, s))
-	}
-}
-
-// addressesValidator checks each address at plan time: an error for what is not an address or
-// names one address twice, a warning for a prefix that makes a whole subnet local.
-type addressesValidator struct{}
-
-func (addressesValidator) Description(context.Context) string {
-	return "IPv4 or IPv6 addresses, bare (a /32 or /128) or with a prefix length"
-}
-
-func (v addressesValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (addressesValidator) ValidateSet(ctx context.Context, req validator.SetRequest, resp *validator.SetResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	seen := map[netip.Prefix]string{}
-	for _, e := range req.ConfigValue.Elements() {
-		s, ok := e.(types.String)
-		if !ok || s.IsUnknown() {
-			continue
-		}
-		at := req.Path.AtSetValue(e)
-		if s.IsNull() {
-			resp.Diagnostics.AddAttributeError(at, "Invalid address", "An address cannot be null.")
-			continue
-		}
-		p, err := target.ParseAddress(s.ValueString())
-		if err != nil {
-			resp.Diagnostics.AddAttributeError(at, "Invalid address", err.Error()+". Write an IPv4 or IPv6 address, optionally with /prefix-length.")
-			continue
-		}
-		if other, dup := seen[p]; dup {
-			resp.Diagnostics.AddAttributeError(at, "Duplicate address",
-				fmt.Sprintf("%q and %q are the same address (%s); list it once.", other, s.ValueString(), target.CanonicalString(p)))
-			continue
-		}
-		seen[p] = s.ValueString()
-		if p.Bits() < p.Addr().BitLen() {
-			resp.Diagnostics.AddAttributeWarning(at, "Address with a subnet prefix",
-				fmt.Sprintf("%s makes the whole subnet %s local on this server: it will answer for every address in it, not only for the VIP. "+
-					"VIPs are normally /32 or /128 (write the bare address).", s.ValueString(), p.Masked()))
-		}
-	}
 }

@@ -45,8 +45,14 @@ func TestDummyInterfaceRejectedAtPlan(t *testing.T) {
 
 func TestDummyInterfaceSSHNotYet(t *testing.T) {
 	r := &dummyInterfaceResource{data: &providerData{}}
-	if _, _, err := r.handle(types.StringValue("rs1.example.net")); err == nil {
-		t.Fatal("host accepted before the SSH transport exists")
+	for _, refresh := range []bool{false, true} {
+		var diags diag.Diagnostics
+		if _, _, ok := r.hostTarget(types.StringValue("rs1.example.net"), refresh, &diags); ok {
+			t.Fatalf("refresh=%v: host accepted without an SSH configuration", refresh)
+		}
+		if len(diags) != 1 || diags[0].Summary() != "Cannot reach host" {
+			t.Fatalf("refresh=%v: diagnostics %v, want one \"Cannot reach host\"", refresh, diags)
+		}
 	}
 }
 
