@@ -26,11 +26,11 @@ import (
 	"github.com/vip-manager/terraform-provider-vip/internal/target/netlinkhost"
 )
 
-// TestKernelLabDummyInterface runs the TestLabDummyInterface* acceptance tests inside the kernel
+// TestKernelLabDummyInterface runs the TestAccLabDummyInterface* acceptance tests inside the kernel
 // lab: real terraform, the provider in this test binary, a kernel with the dummy driver. They
 // change the guest's own interfaces and sysctls, which nobody else uses.
 func TestKernelLabDummyInterface(t *testing.T) {
-	lab.RunTestsInside(t, "^TestLabDummyInterface")
+	lab.RunTestsInside(t, "^TestAccLabDummyInterface")
 }
 
 func labAcc(t *testing.T) {
@@ -178,11 +178,11 @@ func checkDestroyed(name string, ignore, announce int) resource.TestCheckFunc {
 	}
 }
 
-// TestLabDummyInterfaceLifecycle: create; empty plan; drift added and removed by hand shown and
+// TestAccLabDummyInterfaceLifecycle: create; empty plan; drift added and removed by hand shown and
 // repaired; change of the address set; import (the same state, so an empty plan); link deleted
 // by hand re-created;
 // destroy removes the link and restores the ARP sysctls.
-func TestLabDummyInterfaceLifecycle(t *testing.T) {
+func TestAccLabDummyInterfaceLifecycle(t *testing.T) {
 	labAcc(t)
 	const name, res = "vipacc0", "vip_dummy_interface.t"
 	setARP(t, 0, 1) // not the kernel default, so that restoring is not restoring defaults
@@ -259,9 +259,9 @@ func TestLabDummyInterfaceLifecycle(t *testing.T) {
 	})
 }
 
-// TestLabDummyInterfaceParallel: several resources applied in parallel share the ARP sysctls;
+// TestAccLabDummyInterfaceParallel: several resources applied in parallel share the ARP sysctls;
 // destroying them all restores the values found before the first one.
-func TestLabDummyInterfaceParallel(t *testing.T) {
+func TestAccLabDummyInterfaceParallel(t *testing.T) {
 	labAcc(t)
 	setARP(t, 0, 1)
 	var cfg strings.Builder
@@ -283,9 +283,9 @@ func TestLabDummyInterfaceParallel(t *testing.T) {
 	})
 }
 
-// TestLabDummyInterfaceRefusesNonDummy: an existing veth of that name is neither taken over nor
+// TestAccLabDummyInterfaceRefusesNonDummy: an existing veth of that name is neither taken over nor
 // imported, and stays untouched.
-func TestLabDummyInterfaceRefusesNonDummy(t *testing.T) {
+func TestAccLabDummyInterfaceRefusesNonDummy(t *testing.T) {
 	labAcc(t)
 	const name = "vipveth0"
 	v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: name + "p"}
@@ -322,10 +322,10 @@ func TestLabDummyInterfaceRefusesNonDummy(t *testing.T) {
 	})
 }
 
-// TestLabDummyInterfaceFailsClosed: when an ARP sysctl cannot be set (here: arp_interfaces names
+// TestAccLabDummyInterfaceFailsClosed: when an ARP sysctl cannot be set (here: arp_interfaces names
 // an interface that does not exist), apply fails naming the sysctl and no VIP stays on the link;
 // the next plan shows them to be added again.
-func TestLabDummyInterfaceFailsClosed(t *testing.T) {
+func TestAccLabDummyInterfaceFailsClosed(t *testing.T) {
 	labAcc(t)
 	const name, res = "vipfc0", "vip_dummy_interface.t"
 	setARP(t, 0, 0)

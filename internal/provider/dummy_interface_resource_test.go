@@ -16,7 +16,7 @@ import (
 
 // Plan-time rejections need no kernel: terraform validates the configuration before anything is
 // read, so these run on any machine.
-func TestDummyInterfaceRejectedAtPlan(t *testing.T) {
+func TestAccDummyInterfaceRejectedAtPlan(t *testing.T) {
 	for _, tc := range []struct {
 		name, attrs string
 		want        string

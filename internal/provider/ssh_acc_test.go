@@ -76,12 +76,12 @@ resource "vip_dummy_interface" "rs" {
 `, s.keyFile, knownHosts, s.ns.NsAddr, addresses)
 }
 
-// TestSSHAccHostKeyAndSecrets runs Terraform against a real sshd on this machine: an unknown
+// TestAccSSHHostKeyAndSecrets runs Terraform against a real sshd on this machine: an unknown
 // host key is refused with its fingerprint; with the key in a hashed known_hosts the helper runs
 // on the host (whose kernel has no dummy driver here, so the create fails there with a message
 // naming the host — the lab runs the full lifecycle); neither the private key nor the password
 // appear in the TF_LOG=trace output.
-func TestSSHAccHostKeyAndSecrets(t *testing.T) {
+func TestAccSSHHostKeyAndSecrets(t *testing.T) {
 	if lab.Inside() {
 		t.Skip("host-side test")
 	}
@@ -137,9 +137,9 @@ func checkTraceHasNoSecrets(t *testing.T, logPath string, secrets map[string]str
 	t.Logf("trace log: %d bytes, no secret in it", len(trace))
 }
 
-// TestSSHLabAccNoSecretsInTrace: a create over SSH in the lab with TF_LOG=trace, the private key
+// TestAccSSHLabNoSecretsInTrace: a create over SSH in the lab with TF_LOG=trace, the private key
 // inline and a password configured: neither appears in the log, nor in state.
-func TestSSHLabAccNoSecretsInTrace(t *testing.T) {
+func TestAccSSHLabNoSecretsInTrace(t *testing.T) {
 	lab.Require(t, "TestKernelLabSSHAcc")
 	s := newSSHSite(t)
 	logPath, password := traceWithSecrets(t)
@@ -155,20 +155,20 @@ func TestSSHLabAccNoSecretsInTrace(t *testing.T) {
 	checkTraceHasNoSecrets(t, logPath, map[string]string{"password": password, "private key": s.keyBody})
 }
 
-// TestKernelLabSSHAcc runs TestSSHLabAcc* inside the kernel lab, whose kernel has the dummy
+// TestKernelLabSSHAcc runs TestAccSSHLab* inside the kernel lab, whose kernel has the dummy
 // driver: Terraform and the provider in the guest, sshd in a network namespace of the guest
 // reached over a veth pair. Each Terraform command starts the provider afresh, so it opens one
 // SSH connection (7-10 s in the emulated guest): the steps are few on purpose.
 //
 //	go test ./internal/provider -run KernelLabSSHAcc -v
 func TestKernelLabSSHAcc(t *testing.T) {
-	lab.RunTestsInside(t, "^TestSSHLabAcc")
+	lab.RunTestsInside(t, "^TestAccSSHLab")
 }
 
-// TestSSHLabAccLifecycle: unknown host key refused, create over SSH (no key text in state),
+// TestAccSSHLabLifecycle: unknown host key refused, create over SSH (no key text in state),
 // empty plan, drift shown and repaired, sshd down (a clear error naming the host) then back (the
 // remaining difference applied), import by <host>/<name>, destroy.
-func TestSSHLabAccLifecycle(t *testing.T) {
+func TestAccSSHLabLifecycle(t *testing.T) {
 	lab.Require(t, "TestKernelLabSSHAcc")
 	s := newSSHSite(t)
 	addr := s.ns.NsAddr
@@ -302,12 +302,12 @@ func startAgent(t *testing.T, keyFile string) {
 	t.Setenv("SSH_AUTH_SOCK", sock)
 }
 
-// TestSSHLabAccBastionSudoAgent: the real server's sshd accepts the client's key only from the
+// TestAccSSHLabBastionSudoAgent: the real server's sshd accepts the client's key only from the
 // bastion's address (an authorized_keys from= option), so every step proves the hop; the key is
 // held by an ssh-agent, never named in the configuration. Steps: create as root through the
 // bastion; as a non-root user whose sudo needs a password, a clear error and no change; once
 // sudoers says NOPASSWD, the same apply goes through sudo; destroy.
-func TestSSHLabAccBastionSudoAgent(t *testing.T) {
+func TestAccSSHLabBastionSudoAgent(t *testing.T) {
 	lab.Require(t, "TestKernelLabSSHAcc")
 	lab.PrivateEtc(t) // the user and sudoers rule below stay in the guest
 	dir := t.TempDir()
@@ -427,12 +427,12 @@ resource "vip_dummy_interface" "rs" {
 	})
 }
 
-// TestSSHLabAccKilledMidApply: sshd (with the session's helper and ip) is killed while an apply
+// TestAccSSHLabKilledMidApply: sshd (with the session's helper and ip) is killed while an apply
 // adds 999 addresses (killed from a netlink watch of the server's namespace, after the first
 // ten). The apply fails with an error naming the host; once sshd is back, the host holds only
 // addresses the configuration wants, the next plan is an update of the rest, and its apply
 // completes the set of 1,000.
-func TestSSHLabAccKilledMidApply(t *testing.T) {
+func TestAccSSHLabKilledMidApply(t *testing.T) {
 	lab.Require(t, "TestKernelLabSSHAcc")
 	s := newSSHSite(t)
 	addr := s.ns.NsAddr
