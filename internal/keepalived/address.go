@@ -47,6 +47,19 @@ func parseAddress(ip, port string) (addr netip.Addr, portNum uint16, ignored str
 	return a, portNum, ignored, true
 }
 
+// portComplaint is what keepalived logs about a port it still uses (trailing text after the
+// number), "" when nothing.
+func portComplaint(port string) string {
+	if port == "" {
+		return ""
+	}
+	_, good, msg := readUnsigned(port, 1, 65535, true)
+	if !good {
+		return ""
+	}
+	return msg
+}
+
 // portArg returns the port argument keepalived passes on: none when absent or all zeros.
 func portArg(toks []string, i int) string {
 	if len(toks) <= i {

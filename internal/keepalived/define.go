@@ -55,13 +55,14 @@ func (r *reader) expand(buf string) string {
 		}
 		if strings.HasPrefix(buf, "~SEQ") || strings.HasPrefix(buf, "~LST") {
 			var ok bool
+			reported := len(r.diags.list)
 			if buf[1] == 'S' {
 				ok = r.addSeq(buf)
 			} else {
 				ok = r.addList(buf)
 			}
-			if !ok && !r.fatal {
-				r.diags.errorf(r.position(), "Write it as ~SEQ(var, start, [step,] end) or ~LST(var, v1, v2, ...).", "invalid %s specification %q", buf[:4], buf)
+			if !ok && !r.fatal && len(r.diags.list) == reported {
+				r.diags.warnd(r.position(), seqFix, "invalid %s specification %q; keepalived drops the line", buf[:4], buf)
 			}
 			return ""
 		}

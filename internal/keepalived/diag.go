@@ -93,6 +93,11 @@ func (ds *Diagnostics) warnf(pos Pos, format string, args ...any) {
 	ds.add(SeverityWarning, pos, fmt.Sprintf(format, args...), "")
 }
 
+// warnd is warnf with a detail saying how to fix the input.
+func (ds *Diagnostics) warnd(pos Pos, detail, format string, args ...any) {
+	ds.add(SeverityWarning, pos, fmt.Sprintf(format, args...), detail)
+}
+
 func (ds *Diagnostics) errorf(pos Pos, detail, format string, args ...any) {
 	ds.add(SeverityError, pos, fmt.Sprintf(format, args...), detail)
 }
@@ -108,6 +113,11 @@ type sink struct {
 
 func (s *sink) warnf(pos Pos, format string, args ...any) {
 	s.list.warnf(pos, format, args...)
+	s.seqs = append(s.seqs, s.seq)
+}
+
+func (s *sink) warnd(pos Pos, detail, format string, args ...any) {
+	s.list.warnd(pos, detail, format, args...)
 	s.seqs = append(s.seqs, s.seq)
 }
 

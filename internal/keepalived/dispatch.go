@@ -93,6 +93,10 @@ func (p *parser) nextLine() (string, bool) {
 
 func (p *parser) warnf(format string, args ...any) { p.diags.warnf(p.linePos(), format, args...) }
 
+func (p *parser) warnd(detail, format string, args ...any) {
+	p.diags.warnd(p.linePos(), detail, format, args...)
+}
+
 func (p *parser) errorf(detail, format string, args ...any) {
 	p.diags.errorf(p.linePos(), detail, format, args...)
 }
@@ -229,14 +233,8 @@ func (p *parser) processStream(lv level, needBob bool) bool {
 			}
 		}
 		if call && lv != levelGeneric {
-			if ref := unexpandedRef(toks, p.lineCls); ref != "" {
-				p.errorf("Define it with `$NAME=value` (no blank before '=') before its first use, and check @id conditionals around the definition. "+
-					"keepalived substitutes $NAME only when followed by a blank, ',', ')' or the end of the line; use ${NAME} elsewhere.",
-					"%s is not defined (or cannot be substituted here); keepalived would use the text %q literally", ref, toks[len(toks)-1])
-				call = false
-				if kw.hasSub {
-					p.skip = -1
-				}
+			if ref, word := unexpandedRef(toks, p.lineCls); ref != "" {
+				p.warnd(undefinedFix, "%s is not defined (or cannot be substituted here); keepalived uses the text %q literally", ref, word)
 			}
 		}
 		if call {
@@ -252,6 +250,9 @@ func (p *parser) processStream(lv level, needBob bool) bool {
 		}
 	}
 }
+
+const undefinedFix = "Define it with `$NAME=value` (no blank before '=') before its first use, and check @id conditionals around the definition. " +
+	"keepalived substitutes $NAME only when followed by a blank, ',', ')' or the end of the line; use ${NAME} elsewhere."
 
 // skipBlockBody consumes the lines of a { } block whose '{' was just read.
 func (p *parser) skipBlockBody() {

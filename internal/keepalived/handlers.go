@@ -48,13 +48,16 @@ func (p *parser) vsHandler(toks []string) {
 		port := portArg(toks, 2)
 		a, pn, ignored, ok := parseAddress(toks[1], port)
 		if !ok {
-			p.errorf("Use `virtual_server IP PORT` with a numeric IPv4 or IPv6 address and a port 1-65535, `virtual_server fwmark N` or `virtual_server group NAME`.",
-				"invalid virtual server address/port %q %q", toks[1], port)
+			p.warnd("Use `virtual_server IP PORT` with a numeric IPv4 or IPv6 address and a port 1-65535, `virtual_server fwmark N` or `virtual_server group NAME`.",
+				"invalid virtual server address/port %q %q; keepalived skips this virtual server and its block", toks[1], port)
 			p.skip = -1
 			return
 		}
 		if ignored != "" {
 			p.warnf("keepalived ignores %q after the virtual server address %s (ranges belong in a virtual_server_group)", ignored, a)
+		}
+		if msg := portComplaint(port); msg != "" {
+			p.warnf("virtual server port: %s; keepalived uses %d", msg, pn)
 		}
 		vs.Address, vs.Port = a, pn
 		b.af = afOf(a)
@@ -99,7 +102,7 @@ func (p *parser) vsEnd() {
 func (p *parser) forwarding(toks []string, cur Method, what string) Method {
 	m, ok := ParseMethod(toks[1])
 	if !ok {
-		p.errorf("Use NAT, DR or TUN (upper case, as keepalived requires).",
+		p.warnd("Use NAT, DR or TUN (upper case, as keepalived requires).",
 			"unknown %s %q for %s server; keepalived keeps the previous method", toks[0], toks[1], what)
 		return cur
 	}
@@ -111,6 +114,15 @@ func (p *parser) forwarding(toks []string, cur Method, what string) Method {
 				return m
 			}
 			i++
+			if toks[i-1] == "type" {
+				if v := toks[i]; v != "ipip" && v != "gue" && v != "gre" {
+					p.warnf("unknown tunnel type %q for %s server; keepalived ignores the tunnel options", v, what)
+					return m
+				}
+			} else if _, ok, _ := readUnsigned(toks[i], 1, 65535, false); !ok {
+				p.warnf("invalid tunnel port %q for %s server; keepalived ignores the tunnel options", toks[i], what)
+				return m
+			}
 		case "csum", "nocsum", "remcsum":
 		default:
 			p.warnf("invalid tunnel option %q for %s server; keepalived ignores the tunnel options", toks[i], what)
@@ -200,12 +212,19 @@ func (p *parser) newServer(toks []string, what string, method Method) (*RealServ
 	port := portArg(toks, 2)
 	a, pn, ignored, ok := parseAddress(toks[1], port)
 	if !ok {
-		p.errorf("Use `"+what+" IP [PORT]` with a numeric IPv4 or IPv6 address and a port 1-65535.",
-			"invalid %s address/port %q %q", what, toks[1], port)
+		skipped := "this real server and its block"
+		if what == "sorry_server" {
+			skipped = "the sorry server"
+		}
+		p.warnd("Use `"+what+" IP [PORT]` with a numeric IPv4 or IPv6 address and a port 1-65535.",
+			"invalid %s address/port %q %q; keepalived skips %s", what, toks[1], port, skipped)
 		return nil, false
 	}
 	if ignored != "" {
 		p.warnf("keepalived ignores %q after the %s address %s", ignored, what, a)
+	}
+	if msg := portComplaint(port); msg != "" {
+		p.warnf("%s port: %s; keepalived uses %d", what, msg, pn)
 	}
 	if len(p.slab) == cap(p.slab) {
 		p.slab = make([]RealServer, 0, 256) // fewer, larger allocations for large sites

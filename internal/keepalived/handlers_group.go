@@ -49,12 +49,10 @@ func (p *parser) vsgHandler(toks []string) {
 			hadEOB = true
 			etoks = etoks[:len(etoks)-1]
 		}
-		if ref := unexpandedRef(etoks, p.lineCls); ref != "" {
-			p.errorf("Define it with `$NAME=value` (no blank before '=') before its first use.",
-				"%s is not defined (or cannot be substituted here) in virtual_server_group %s", ref, g.g.Name)
-		} else {
-			p.vsgEntry(g, etoks)
+		if ref, word := unexpandedRef(etoks, p.lineCls); ref != "" {
+			p.warnd(undefinedFix, "%s is not defined (or cannot be substituted here) in virtual_server_group %s; keepalived uses the text %q literally", ref, g.g.Name, word)
 		}
+		p.vsgEntry(g, etoks)
 		if hadEOB {
 			break
 		}
@@ -107,20 +105,23 @@ func (p *parser) vsgEntry(g *vsgBuild, toks []string) {
 	const fix = "Use ADDRESS, ADDRESS-LASTOCTET (IPv6: -LASTHEXWORD), ADDRESS-ADDRESS or ADDRESS/PREFIX, then a port."
 	first, pn, _, ok := parseAddress(addrStr, port)
 	if !ok {
-		p.errorf(fix, "invalid virtual server group %s address %q %q", g.g.Name, addrStr, port)
+		p.warnd(fix, "invalid virtual server group %s address %q %q; keepalived skips the entry", g.g.Name, addrStr, port)
 		return
+	}
+	if msg := portComplaint(port); msg != "" {
+		p.warnf("virtual server group %s port: %s; keepalived uses %d", g.g.Name, msg, pn)
 	}
 	e.First, e.Last, e.Port = first, first, pn
 	if i := strings.IndexByte(addrStr, '/'); i >= 0 {
 		mask, rest, digits, _ := strtoul(addrStr[i+1:], 10)
 		bits := first.BitLen()
 		if rest != "" || !digits || mask == 0 || mask > uint64(bits) {
-			p.errorf(fix, "invalid netmask in virtual server group %s entry %q", g.g.Name, addrStr)
+			p.warnd(fix, "invalid netmask in virtual server group %s entry %q; keepalived skips the entry", g.g.Name, addrStr)
 			return
 		}
 		pfx := netip.PrefixFrom(first, int(mask))
 		if pfx.Masked().Addr() != first {
-			p.errorf("Give the network address of the prefix.", "address mask bits not empty in virtual server group %s entry %q", g.g.Name, addrStr)
+			p.warnd("Give the network address of the prefix.", "address mask bits not empty in virtual server group %s entry %q; keepalived skips the entry", g.g.Name, addrStr)
 			return
 		}
 		e.Last = lastOfPrefix(pfx)
@@ -129,15 +130,15 @@ func (p *parser) vsgEntry(g *vsgBuild, toks []string) {
 		if (first.Is4() && strings.IndexByte(endStr, '.') >= 0) || (first.Is6() && strings.IndexByte(endStr, ':') >= 0) {
 			last, _, _, ok := parseAddress(endStr, port)
 			if !ok {
-				p.errorf(fix, "invalid range end in virtual server group %s entry %q", g.g.Name, addrStr)
+				p.warnd(fix, "invalid range end in virtual server group %s entry %q; keepalived skips the entry", g.g.Name, addrStr)
 				return
 			}
 			if last.Is6() != first.Is6() {
-				p.errorf(fix, "range address families do not match in virtual server group %s entry %q", g.g.Name, addrStr)
+				p.warnd(fix, "range address families do not match in virtual server group %s entry %q; keepalived skips the entry", g.g.Name, addrStr)
 				return
 			}
 			if last.Less(first) {
-				p.errorf(fix, "address range end is less than its start in virtual server group %s entry %q", g.g.Name, addrStr)
+				p.warnd(fix, "address range end is less than its start in virtual server group %s entry %q; keepalived skips the entry", g.g.Name, addrStr)
 				return
 			}
 			e.Last = last
@@ -150,7 +151,7 @@ func (p *parser) vsgEntry(g *vsgBuild, toks []string) {
 			if rest != "" {
 				p.warnf("virtual server group range %q has extra characters at the end %q; keepalived uses the number before them", addrStr, rest)
 			} else if overflow || (first.Is6() && rng > 0xffff) || (first.Is4() && rng > 255) {
-				p.errorf(fix, "virtual server group range %q: end %q too large", addrStr, endStr)
+				p.warnd(fix, "virtual server group range %q: end %q too large; keepalived skips the entry", addrStr, endStr)
 				return
 			}
 			r32 := uint32(rng)
@@ -160,7 +161,7 @@ func (p *parser) vsgEntry(g *vsgBuild, toks []string) {
 				v := (uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8) | r32
 				e.Last = netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 				if start >= r32 {
-					p.errorf(fix, "address range end is not greater than its start in virtual server group %s entry %q", g.g.Name, addrStr)
+					p.warnd(fix, "address range end is not greater than its start in virtual server group %s entry %q; keepalived skips the entry", g.g.Name, addrStr)
 					return
 				}
 			} else {
@@ -169,7 +170,7 @@ func (p *parser) vsgEntry(g *vsgBuild, toks []string) {
 				b[14], b[15] = byte(r32>>8), byte(r32)
 				e.Last = netip.AddrFrom16(b)
 				if start >= r32 {
-					p.errorf(fix, "address range end is not greater than its start in virtual server group %s entry %q", g.g.Name, addrStr)
+					p.warnd(fix, "address range end is not greater than its start in virtual server group %s entry %q; keepalived skips the entry", g.g.Name, addrStr)
 					return
 				}
 			}

@@ -126,14 +126,14 @@ func (r *reader) checkInclude(buf string) bool {
 	}
 	if len(matches) == 0 {
 		if hasGlobMeta(pattern) {
-			r.diags.warnf(pos, "include pattern %s matches no file", pattern)
+			r.diags.warnf(pos, "include pattern %s matches no file; keepalived skips the include", pattern)
 			return true
 		}
 		detail := "Check the path: relative includes resolve against the directory of the including file."
 		if strings.ContainsAny(pattern, `"'`) {
 			detail = "keepalived does not remove quotes from include paths: remove them."
 		}
-		r.fail(pos, detail, "included file %s does not exist", pattern)
+		r.diags.warnd(pos, detail, "included file %s does not exist; keepalived skips the include (what the file holds on a director is missing from this result)", pattern)
 		return true
 	}
 	r.stack = append(r.stack, &includeFrame{matches: matches, pos: pos})

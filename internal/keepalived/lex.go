@@ -139,7 +139,7 @@ func (r *reader) splitBraces(buf string) string {
 	case "}":
 		r.blockDepth--
 		if r.blockDepth < 0 {
-			r.diags.errorf(r.position(), "Remove the extra '}' or add the missing '{'.", "unbalanced braces: extra '}'")
+			r.diags.warnd(r.position(), "Remove the extra '}' or add the missing '{'.", "unbalanced braces: extra '}'; keepalived ignores it")
 			r.blockDepth = 0
 		}
 	}
@@ -190,10 +190,11 @@ func firstWord(line string, cls uint8) (string, bool) {
 	return line[:i], true
 }
 
-// unexpandedRef returns the first $NAME or ${NAME} left in the words after substitution.
-func unexpandedRef(toks []string, cls uint8) string {
+// unexpandedRef returns the first $NAME or ${NAME} left in the words after substitution, and
+// the word it is in.
+func unexpandedRef(toks []string, cls uint8) (ref, word string) {
 	if cls&clsDollar == 0 {
-		return ""
+		return "", ""
 	}
 	for _, t := range toks {
 		for i := strings.IndexByte(t, '$'); i >= 0 && i+1 < len(t); {
@@ -206,7 +207,7 @@ func unexpandedRef(toks []string, cls uint8) string {
 				for k < len(t) && (isAlnum(t[k]) || t[k] == '_') {
 					k++
 				}
-				return "$" + t[j:k]
+				return "$" + t[j:k], t
 			}
 			n := strings.IndexByte(t[i+1:], '$')
 			if n < 0 {
@@ -215,5 +216,5 @@ func unexpandedRef(toks []string, cls uint8) string {
 			i += 1 + n
 		}
 	}
-	return ""
+	return "", ""
 }

@@ -76,8 +76,8 @@ func run(r *reader) (*Config, Diagnostics) {
 	diags := merge(r.diags, p.diags)
 	post := &sink{}
 	if r.blockDepth > 0 && !r.fatal {
-		post.errorf(Pos{File: r.files[0]}, "Add the missing '}' (or remove an extra '{').",
-			"unbalanced braces: %d block(s) not closed at end of input", r.blockDepth)
+		post.warnd(Pos{File: r.files[0]}, "Add the missing '}' (or remove an extra '{').",
+			"unbalanced braces: %d block(s) not closed at end of input; keepalived closes them and uses what it read", r.blockDepth)
 	}
 	cfg := &Config{Files: r.files}
 	for _, g := range p.vsgs {

@@ -48,15 +48,6 @@ func TestBadInputIsAnErrorWithPosition(t *testing.T) {
 	}{
 		{"include loop", "include loop.conf\n", "loop.conf:2", "include loop"},
 		{"indirect loop", "include ping.conf\n", "pong.conf:2", "include loop"},
-		{"missing include", "\ninclude nope/*.conf\ninclude nope.conf\n", "t.conf:3", "does not exist"},
-		{"unbalanced", "virtual_server 10.0.0.1 80 {\n", "t.conf", "unbalanced braces"},
-		{"extra brace", "}\n", "t.conf:1", "extra '}'"},
-		{"bad vs address", "virtual_server 10.0.0.256 80 {\n}\n", "t.conf:1", "invalid virtual server address"},
-		{"bad vs port", "virtual_server 10.0.0.1 http {\n}\n", "t.conf:1", "invalid virtual server address"},
-		{"bad rs address", "virtual_server 10.0.0.1 80 {\n real_server fe80::1%eth0 80 {\n }\n}\n", "t.conf:2", "invalid real_server address"},
-		{"bad group entry", "virtual_server_group G {\n 10.0.0.1-0 80\n}\n", "t.conf:2", "not greater"},
-		{"unknown lb_kind", "virtual_server 10.0.0.1 80 {\n lb_kind DSR\n}\n", "t.conf:2", `unknown lb_kind "DSR"`},
-		{"undefined name", "$A=1\nvirtual_server $VIP 80 {\n}\n", "t.conf:2", "$VIP is not defined"},
 		{"missing value", "virtual_server 10.0.0.1 80 {\n real_server\n}\n", "t.conf:2", "missing its value"},
 		{"seq limit", "~SEQ(i, 1, 5000000) x\n", "t.conf:1", "~SEQ would produce 5000000 lines"},
 		{"self reference", "$A=$A\n$A\n", "t.conf:2", "does not terminate"},
@@ -74,6 +65,56 @@ func TestBadInputIsAnErrorWithPosition(t *testing.T) {
 			}
 			_, diags := Parse("t.conf", tc.conf, opts)
 			errorAt(t, diags, tc.pos, tc.summary)
+		})
+	}
+}
+
+// warningAt asserts a warning whose position and summary contain the given texts, and no error.
+func warningAt(t *testing.T, diags Diagnostics, pos, summary string) {
+	t.Helper()
+	if diags.HasError() {
+		t.Fatalf("errors where keepalived only complains:\n%v", diags)
+	}
+	for _, d := range diags {
+		if strings.HasSuffix(d.Pos.String(), pos) && strings.Contains(d.Summary, summary) {
+			return
+		}
+	}
+	t.Fatalf("no warning at %s containing %q in:\n%v", pos, summary, diags)
+}
+
+// TestSkippedInputIsAWarningWithPosition: what keepalived logs and skips (or reinterprets)
+// while installing the rest is a warning at the line, saying what keepalived does, and the rest
+// of the configuration is read.
+func TestSkippedInputIsAWarningWithPosition(t *testing.T) {
+	const rest = "virtual_server 10.9.9.9 80 {\n protocol TCP\n lb_kind DR\n real_server 10.8.8.8 80 {\n }\n}\n"
+	for _, tc := range []struct {
+		name, conf, pos, summary string
+	}{
+		{"missing include", "\ninclude nope/*.conf\ninclude nope.conf\n" + rest, "t.conf:3", "does not exist; keepalived skips"},
+		{"unbalanced", rest + "virtual_server 10.0.0.1 80 {\n", "t.conf", "keepalived closes them"},
+		{"extra brace", "}\n" + rest, "t.conf:1", "extra '}'; keepalived ignores it"},
+		{"bad vs address", "virtual_server 10.0.0.256 80 {\n real_server 10.8.8.7 80 {\n }\n}\n" + rest, "t.conf:1", "keepalived skips this virtual server"},
+		{"bad vs port", "virtual_server 10.0.0.1 http {\n}\n" + rest, "t.conf:1", "keepalived skips this virtual server"},
+		{"bad rs address", "virtual_server 10.0.0.1 80 {\n real_server fe80::1%eth0 80 {\n }\n}\n" + rest, "t.conf:2", "keepalived skips this real server"},
+		{"bad group entry", "virtual_server_group G {\n 10.0.0.1-0 80\n}\n" + rest, "t.conf:2", "keepalived skips the entry"},
+		{"unknown lb_kind", "virtual_server 10.0.0.1 80 {\n lb_kind DSR\n}\n" + rest, "t.conf:2", `unknown lb_kind "DSR"`},
+		{"undefined name", "$A=1\nvirtual_server $VIP 80 {\n}\n" + rest, "t.conf:2", `$VIP is not defined (or cannot be substituted here); keepalived uses the text "$VIP" literally`},
+		{"bad ~SEQ", "~SEQ(i) x\n" + rest, "t.conf:1", "keepalived drops the line"},
+		{"unknown tunnel type", "virtual_server 10.0.0.1 80 {\n lb_kind TUN type vxlan\n}\n" + rest, "t.conf:2", "unknown tunnel type"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, diags := Parse("t.conf", tc.conf, Options{BaseDir: t.TempDir()})
+			warningAt(t, diags, tc.pos, tc.summary)
+			found := false
+			for _, vs := range cfg.VirtualServers {
+				if vs.Address.String() == "10.9.9.9" && len(vs.RealServers) == 1 && vs.RealServers[0].Address.String() == "10.8.8.8" {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("the rest of the configuration was not read: %+v", cfg.VirtualServers)
+			}
 		})
 	}
 }

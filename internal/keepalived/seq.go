@@ -8,6 +8,8 @@ import (
 // `~SEQ(...)` and `~LST(...)` lines, each producing several lines (keepalived's add_seq() and
 // add_lst()).
 
+const seqFix = "Write it as ~SEQ(var, start, [step,] end), ~SEQx(...) for hexadecimal values, or ~LST(var, v1, v2, ...)."
+
 type seqState struct {
 	// ~SEQ
 	varName     string
@@ -45,7 +47,7 @@ func (r *reader) addSeq(buf string) bool {
 		return false
 	}
 	if end+2 > 3*20+3+1 {
-		r.diags.errorf(r.position(), "", "~SEQ parameter strings too long %q", buf)
+		r.diags.warnd(r.position(), seqFix, "~SEQ parameter strings too long %q; keepalived drops the line", buf)
 		return false
 	}
 	hadNext, next := r.hasNext, r.nextPtr
@@ -90,12 +92,12 @@ func (r *reader) addSeq(buf string) bool {
 		}
 		start, step, last = one, two, three
 		if step == 0 || (start < last && step < 0) || (start > last && step > 0) {
-			r.diags.errorf(r.position(), "", "invalid ~SEQ values %q", buf)
+			r.diags.warnd(r.position(), seqFix, "invalid ~SEQ values %q; keepalived drops the line", buf)
 			return false
 		}
 	}
 	if hexOut && (start < 0 || last < 0) {
-		r.diags.errorf(r.position(), "", "~SEQx is only valid for positive numbers %q", buf)
+		r.diags.warnd(r.position(), seqFix, "~SEQx is only valid for positive numbers %q; keepalived drops the line", buf)
 		return false
 	}
 	// Number of values, computed without overflow.
@@ -166,7 +168,7 @@ func (r *reader) addList(buf string) bool {
 			}
 			p = skipBlanks(p[1:])
 			if len(vals) > numVars {
-				r.diags.errorf(r.position(), "", "~LST specification has too many values %q", buf)
+				r.diags.warnd(r.position(), seqFix, "~LST specification has too many values %q; keepalived drops the line", buf)
 				return false
 			}
 		}
