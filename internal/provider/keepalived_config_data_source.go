@@ -23,6 +23,15 @@ func NewKeepalivedConfigDataSource() datasource.DataSource { return &keepalivedC
 
 type keepalivedConfigDataSource struct{}
 
+// strictDetail is the detail of a warning that strict = true turned into an error.
+func strictDetail(detail string) string {
+	const why = "keepalived runs with this configuration; strict = true refuses it."
+	if detail == "" {
+		return why
+	}
+	return detail + " " + why
+}
+
 // maxWarnings keeps a noisy configuration from burying the plan: the rest are summed up.
 const maxWarnings = 25
 
@@ -32,6 +41,7 @@ type keepalivedConfigModel struct {
 	BaseDir           types.String            `tfsdk:"base_dir"`
 	ConfigID          types.String            `tfsdk:"config_id"`
 	ForwardingMethods types.List              `tfsdk:"forwarding_methods"`
+	Strict            types.Bool              `tfsdk:"strict"`
 	RealServers       map[string]kaRealServer `tfsdk:"real_servers"`
 	VirtualServers    []kaVirtualServer       `tfsdk:"virtual_servers"`
 	Files             []types.String          `tfsdk:"files"`
@@ -100,9 +110,10 @@ func (d *keepalivedConfigDataSource) Schema(_ context.Context, _ datasource.Sche
 		MarkdownDescription: "Reads a keepalived.conf exactly as keepalived 2.x reads it and tells, per real server, which VIPs it " +
 			"must hold locally: the VIPs of the services it is reached by with direct routing or tunnelling. Includes, " +
 			"`$NAME` definitions, `@id` conditionals, `~SEQ`/`~LST`, virtual server groups (ranges, CIDR, IPv6, fwmark) and " +
-			"keepalived's defaults and dropped entries are all applied. What keepalived ignores or only logs becomes a " +
-			"warning with file and line; what would make the result untrustworthy (unbalanced braces, an unreadable include, " +
-			"a bad address, an unknown `lb_kind`, an undefined `$NAME` in an LVS line) is an error with file and line.",
+			"keepalived's defaults and dropped entries are all applied. For every configuration keepalived runs with, the " +
+			"result is what keepalived installs; what it skips, reinterprets or defaults is a warning with file and line " +
+			"saying what keepalived does. Errors are only for what stops keepalived, what cannot be read and resource " +
+			"limits, unless `strict` is set.",
 		Attributes: map[string]schema.Attribute{
 			"path": schema.StringAttribute{
 				Optional:            true,
@@ -141,6 +152,12 @@ func (d *keepalivedConfigDataSource) Schema(_ context.Context, _ datasource.Sche
 					listvalidator.UniqueValues(),
 					listvalidator.ValueStringsAre(stringvalidator.OneOf("NAT", "DR", "TUN")),
 				},
+			},
+			"strict": schema.BoolAttribute{
+				Optional: true,
+				MarkdownDescription: "Turn every warning about what keepalived skips, reinterprets or defaults into an error, so that " +
+					"a pipeline refuses a sloppy keepalived.conf before it reaches a director. Default `false`: such a " +
+					"configuration is read as keepalived reads it, with warnings.",
 			},
 			"real_servers": schema.MapNestedAttribute{
 				Computed: true,
@@ -264,15 +281,26 @@ func (d *keepalivedConfigDataSource) Read(ctx context.Context, req datasource.Re
 			resp.Diagnostics.AddWarning(summary, detail)
 		}
 	}
+	// strict = true: keepalived's complaints are errors (as many as warnings would be shown).
+	strict := m.Strict.ValueBool()
 	for _, kd := range kdiag {
 		summary := fmt.Sprintf("keepalived.conf %s: %s", kd.Pos, kd.Summary)
-		if kd.Severity == keepalived.SeverityError {
+		switch {
+		case kd.Severity == keepalived.SeverityError:
 			resp.Diagnostics.AddError(summary, kd.Detail)
-		} else {
+		case strict:
+			warnings++
+			if warnings <= maxWarnings {
+				resp.Diagnostics.AddError(summary, strictDetail(kd.Detail))
+			}
+		default:
 			warn(summary, kd.Detail)
 		}
 	}
-	if kdiag.HasError() {
+	if strict && warnings > maxWarnings {
+		resp.Diagnostics.AddError(fmt.Sprintf("keepalived.conf: %d more errors (strict)", warnings-maxWarnings), "Only the first are shown.")
+	}
+	if kdiag.HasError() || (strict && len(kdiag) > 0) {
 		// Never a partial result: a resource must not converge to a VIP list read from a
 		// configuration keepalived would read differently.
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -179,11 +180,8 @@ func TestAccKeepalivedConfig_errors(t *testing.T) {
 		name, config string
 		want         string
 	}{
-		{"unbalanced", `content = "virtual_server 10.0.0.1 80 {\n  lb_kind DR\n"`, `content: error: unbalanced braces|content: unbalanced braces`},
-		{"bad real server", `content = "virtual_server 10.0.0.1 80 {\n  lb_kind DR\n  real_server 10.0.0.300 80 {\n  }\n}\n"`, `content:3: invalid real_server address`},
-		{"unknown lb_kind", `content = "virtual_server 10.0.0.1 80 {\n  lb_kind dr\n  real_server 10.0.1.1 80 {\n  }\n}\n"`, `content:2: unknown lb_kind "dr"`},
-		{"undefined name", `content = "virtual_server $VIP 80 {\n  real_server 10.0.1.1 80 {\n  }\n}\n"`, `content:1: \$VIP is not defined`},
-		{"missing include", `path = "` + kaTestdata(t, "broken/missing-include.conf") + `"`, `missing-include.conf:3: included file .*nowhere.conf does not exist`},
+		{"missing value", `content = "virtual_server 10.0.0.1 80 {\n  lb_kind\n}\n"`, `content:2: "lb_kind" is missing its value; keepalived refuses to start`},
+		{"include loop", `path = "` + kaTestdata(t, "broken/include-loop.conf") + `"`, `include-loop.conf:2: include loop`},
 		{"include without base_dir", `content = "include x.conf\n"`, `content:1: relative include "x.conf"`},
 		{"path and content", `path = "x"
 content = "y"`, `(?i)invalid attribute combination`},
@@ -203,36 +201,65 @@ forwarding_methods = ["DSR"]`, `value must be one of`},
 	}
 }
 
+// skippedCases are configurations keepalived runs with while it skips or reinterprets an entry:
+// without strict, the rest of the result is there; with strict = true, the warning is an error.
+type skippedCase struct {
+	name, config string
+	// rs and vip: a pair of the rest of the configuration, which must be in the result.
+	rs, vip string
+	want    string // the diagnostic, with file:line
+}
+
+func skippedCases(t *testing.T) []skippedCase {
+	return []skippedCase{
+		{"bad real server", `content = "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_kind DR\n  real_server 10.0.0.300 80 {\n  }\n  real_server 10.0.1.2 80 {\n  }\n}\n"`,
+			"10.0.1.2", "10.0.0.1", `content:4: invalid real_server address/port "10\.0\.0\.300" "80"; keepalived skips this real server and its block`},
+		{"bad virtual server", `content = "virtual_server 10.0.0.256 80 {\n  lb_kind DR\n}\nvirtual_server 10.0.0.2 80 {\n  protocol TCP\n  lb_kind DR\n  real_server 10.0.1.2 80 {\n  }\n}\n"`,
+			"10.0.1.2", "10.0.0.2", `content:1: invalid virtual server address/port .*keepalived skips this virtual server`},
+		{"unknown lb_kind", `content = "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_kind DR\n  lb_kind dr\n  real_server 10.0.1.1 80 {\n  }\n}\n"`,
+			"10.0.1.1", "10.0.0.1", `content:4: unknown lb_kind "dr" for virtual server; keepalived keeps the previous method`},
+		{"unbalanced", `content = "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_kind DR\n  real_server 10.0.1.1 80 {\n  }\n"`,
+			"10.0.1.1", "10.0.0.1", `content: unbalanced braces: 1 block\(s\) not closed at end of input; keepalived closes them`},
+		{"missing include", `path = "` + kaTestdata(t, "broken/missing-include.conf") + `"`,
+			"192.168.30.1", "10.30.0.1", `missing-include.conf:3: included file .*nowhere.conf does not exist; keepalived skips the include`},
+	}
+}
+
+// TestAccKeepalivedConfig_skippedEntries: a skipped entry leaves the rest of the result (the
+// warning itself is checked in TestKeepalivedConfigWarnings, as terraform-plugin-testing does
+// not show warnings); strict = true makes it an error with file:line.
+func TestAccKeepalivedConfig_skippedEntries(t *testing.T) {
+	for _, tc := range skippedCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			ds := "data.vip_keepalived_config.lb"
+			resource.UnitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config: "data \"vip_keepalived_config\" \"lb\" {\n" + tc.config + "\n}",
+					ConfigStateChecks: []statecheck.StateCheck{
+						statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey(tc.rs).AtMapKey("vips"), strList(tc.vip)),
+					},
+				}, {
+					Config:      "data \"vip_keepalived_config\" \"lb\" {\n" + tc.config + "\nstrict = true\n}",
+					ExpectError: regexp.MustCompile(tc.want + `(?s).*strict = true\s+refuses it`),
+				}, {
+					Config: "data \"vip_keepalived_config\" \"lb\" {\n" + tc.config + "\nstrict = false\n}",
+					ConfigStateChecks: []statecheck.StateCheck{
+						statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey(tc.rs).AtMapKey("vips"), strList(tc.vip)),
+					},
+				}},
+			})
+		})
+	}
+}
+
 // TestKeepalivedConfigWarnings checks the diagnostics themselves (terraform-plugin-testing
 // does not expose warnings): the port conflict and keepalived's own complaints arrive as
 // warnings naming file and line.
 func TestKeepalivedConfigWarnings(t *testing.T) {
-	ctx := context.Background()
-	srv, err := testAccProtoV6ProviderFactories["vip"]()
-	if err != nil {
-		t.Fatal(err)
-	}
-	schemaResp, err := srv.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	typ, ok := schemaResp.DataSourceSchemas["vip_keepalived_config"].ValueType().(tftypes.Object)
-	if !ok {
-		t.Fatal("the data source schema is not an object")
-	}
-	vals := map[string]tftypes.Value{}
-	for name, at := range typ.AttributeTypes {
-		vals[name] = tftypes.NewValue(at, nil)
-	}
-	vals["content"] = tftypes.NewValue(tftypes.String, conflictConf+"virtual_server 10.20.0.2 80 {\n    real_server 192.168.20.3 {\n    }\n    bogus_keyword 1\n}\n")
-	cfg, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, vals))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := srv.ReadDataSource(ctx, &tfprotov6.ReadDataSourceRequest{TypeName: "vip_keepalived_config", Config: &cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := readKeepalivedConfig(t, map[string]tftypes.Value{
+		"content": tftypes.NewValue(tftypes.String, conflictConf+"virtual_server 10.20.0.2 80 {\n    real_server 192.168.20.3 {\n    }\n    bogus_keyword 1\n}\n"),
+	})
 	var got []string
 	for _, d := range resp.Diagnostics {
 		if d.Severity != tfprotov6.DiagnosticSeverityWarning {
@@ -250,5 +277,77 @@ func TestKeepalivedConfigWarnings(t *testing.T) {
 		if !strings.Contains(all, want) {
 			t.Errorf("missing warning %q in:\n%s", want, all)
 		}
+	}
+}
+
+// readKeepalivedConfig reads the data source through the provider server with the given
+// attributes (the others null), for tests that look at the diagnostics themselves.
+func readKeepalivedConfig(t *testing.T, set map[string]tftypes.Value) *tfprotov6.ReadDataSourceResponse {
+	t.Helper()
+	ctx := context.Background()
+	srv, err := testAccProtoV6ProviderFactories["vip"]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemaResp, err := srv.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, ok := schemaResp.DataSourceSchemas["vip_keepalived_config"].ValueType().(tftypes.Object)
+	if !ok {
+		t.Fatal("the data source schema is not an object")
+	}
+	vals := map[string]tftypes.Value{}
+	for name, at := range typ.AttributeTypes {
+		vals[name] = tftypes.NewValue(at, nil)
+	}
+	for name, v := range set {
+		vals[name] = v
+	}
+	cfg, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, vals))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := srv.ReadDataSource(ctx, &tfprotov6.ReadDataSourceRequest{TypeName: "vip_keepalived_config", Config: &cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// TestKeepalivedConfigSkippedEntryWarnings: each skipped entry of TestAccKeepalivedConfig_skippedEntries
+// is a warning with file:line (and no error) without strict, and an error with strict = true.
+func TestKeepalivedConfigSkippedEntryWarnings(t *testing.T) {
+	for _, tc := range skippedCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			attr, value, _ := strings.Cut(tc.config, " = ")
+			value, err := strconv.Unquote(value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := regexp.MustCompile(tc.want)
+			for _, strict := range []bool{false, true} {
+				resp := readKeepalivedConfig(t, map[string]tftypes.Value{
+					attr:     tftypes.NewValue(tftypes.String, value),
+					"strict": tftypes.NewValue(tftypes.Bool, strict),
+				})
+				wantSeverity := tfprotov6.DiagnosticSeverityWarning
+				if strict {
+					wantSeverity = tfprotov6.DiagnosticSeverityError
+				}
+				found := false
+				for _, d := range resp.Diagnostics {
+					if d.Severity == tfprotov6.DiagnosticSeverityError && !strict {
+						t.Errorf("error without strict: %s: %s", d.Summary, d.Detail)
+					}
+					if d.Severity == wantSeverity && want.MatchString(d.Summary) {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("strict=%v: no %v matching %q in %+v", strict, wantSeverity, tc.want, resp.Diagnostics)
+				}
+			}
+		})
 	}
 }

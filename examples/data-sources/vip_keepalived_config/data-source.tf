@@ -5,6 +5,9 @@ data "vip_keepalived_config" "lvs" {
   # Optional: keepalived's config id for @id lines, and the methods needing a local VIP.
   # config_id          = "lb1"
   # forwarding_methods = ["DR", "TUN"]
+
+  # Optional: refuse a configuration keepalived would only complain about (default: warnings).
+  # strict = true
 }
 
 # VIPs per real server, e.g. { "192.0.2.11" = ["203.0.113.10"], "192.0.2.21" = [...] }.
