@@ -2,12 +2,12 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"log"
 	"os"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
 	"github.com/vip-manager/terraform-provider-vip/internal/provider"
 )
@@ -21,10 +21,19 @@ func main() {
 	flag.Parse()
 
 	quietUnlessLogsWanted()
-	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
-		Address: "registry.terraform.io/vip-manager/vip",
-		Debug:   debug,
-	})
+	var opts []tf6server.ServeOpt
+	if debug {
+		opts = append(opts, tf6server.WithManagedDebug())
+	}
+	// tf6server rather than providerserver.Serve: the provider's server is the framework's with
+	// one call answered directly (provider.NewProtocol6Server says why).
+	err := tf6server.Serve("registry.terraform.io/vip-manager/vip", func() tfprotov6.ProviderServer {
+		srv, err := provider.NewProtocol6Server(version)()
+		if err != nil {
+			log.Fatal(err)
+		}
+		return srv
+	}, opts...)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -35,61 +35,20 @@ func strictDetail(detail string) string {
 // maxWarnings keeps a noisy configuration from burying the plan: the rest are summed up.
 const maxWarnings = 25
 
+// keepalivedConfigModel reads the configuration; the computed attributes are written as one
+// tftypes.Value (keepalived_config_data_source_state.go), so they stay untyped here.
 type keepalivedConfigModel struct {
-	Path              types.String            `tfsdk:"path"`
-	Content           types.String            `tfsdk:"content"`
-	BaseDir           types.String            `tfsdk:"base_dir"`
-	ConfigID          types.String            `tfsdk:"config_id"`
-	ForwardingMethods types.List              `tfsdk:"forwarding_methods"`
-	Strict            types.Bool              `tfsdk:"strict"`
-	RealServers       map[string]kaRealServer `tfsdk:"real_servers"`
-	VirtualServers    []kaVirtualServer       `tfsdk:"virtual_servers"`
-	Files             []types.String          `tfsdk:"files"`
-	SHA256            types.String            `tfsdk:"sha256"`
-	PortConflicts     []kaPortConflict        `tfsdk:"port_conflicts"`
-}
-
-type kaRealServer struct {
-	VIPs     []types.String `tfsdk:"vips"`
-	Services []kaService    `tfsdk:"services"`
-}
-
-type kaService struct {
-	VIP              types.String `tfsdk:"vip"`
-	Port             types.Int64  `tfsdk:"port"`
-	Protocol         types.String `tfsdk:"protocol"`
-	ForwardingMethod types.String `tfsdk:"forwarding_method"`
-	Sorry            types.Bool   `tfsdk:"sorry"`
-}
-
-type kaVirtualServer struct {
-	Address          types.String `tfsdk:"address"`
-	Port             types.Int64  `tfsdk:"port"`
-	Protocol         types.String `tfsdk:"protocol"`
-	Fwmark           types.Int64  `tfsdk:"fwmark"`
-	Group            types.String `tfsdk:"group"`
-	ForwardingMethod types.String `tfsdk:"forwarding_method"`
-	File             types.String `tfsdk:"file"`
-	Line             types.Int64  `tfsdk:"line"`
-	RealServers      []kaBackend  `tfsdk:"real_servers"`
-	SorryServer      *kaBackend   `tfsdk:"sorry_server"`
-}
-
-type kaBackend struct {
-	Address          types.String `tfsdk:"address"`
-	Port             types.Int64  `tfsdk:"port"`
-	Weight           types.Int64  `tfsdk:"weight"`
-	ForwardingMethod types.String `tfsdk:"forwarding_method"`
-}
-
-type kaPortConflict struct {
-	RealServer    types.String   `tfsdk:"real_server"`
-	VIP           types.String   `tfsdk:"vip"`
-	ServedPorts   []types.String `tfsdk:"served_ports"`
-	UnservedPorts []types.String `tfsdk:"unserved_ports"`
-	File          types.String   `tfsdk:"file"`
-	Line          types.Int64    `tfsdk:"line"`
-	Message       types.String   `tfsdk:"message"`
+	Path              types.String `tfsdk:"path"`
+	Content           types.String `tfsdk:"content"`
+	BaseDir           types.String `tfsdk:"base_dir"`
+	ConfigID          types.String `tfsdk:"config_id"`
+	ForwardingMethods types.List   `tfsdk:"forwarding_methods"`
+	Strict            types.Bool   `tfsdk:"strict"`
+	RealServers       types.Map    `tfsdk:"real_servers"`
+	VirtualServers    types.List   `tfsdk:"virtual_servers"`
+	Files             types.List   `tfsdk:"files"`
+	SHA256            types.String `tfsdk:"sha256"`
+	PortConflicts     types.List   `tfsdk:"port_conflicts"`
 }
 
 func (d *keepalivedConfigDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -260,10 +219,6 @@ func (d *keepalivedConfigDataSource) Read(ctx context.Context, req datasource.Re
 		}
 		methods = append(methods, meth)
 	}
-	fm, diags := types.ListValueFrom(ctx, types.StringType, methodNames)
-	resp.Diagnostics.Append(diags...)
-	m.ForwardingMethods = fm
-
 	opts := keepalived.Options{ConfigID: m.ConfigID.ValueString(), BaseDir: m.BaseDir.ValueString()}
 	var (
 		cfg   *keepalived.Config
@@ -321,84 +276,10 @@ func (d *keepalivedConfigDataSource) Read(ctx context.Context, req datasource.Re
 			"Only the first warnings are shown.")
 	}
 
-	m.RealServers = make(map[string]kaRealServer, len(res.RealServers))
-	for _, rs := range res.RealServers {
-		out := kaRealServer{VIPs: make([]types.String, 0, len(rs.VIPs)), Services: make([]kaService, 0, len(rs.Services))}
-		for _, v := range rs.VIPs {
-			out.VIPs = append(out.VIPs, types.StringValue(v.String()))
-		}
-		for _, s := range rs.Services {
-			out.Services = append(out.Services, kaService{
-				VIP:              types.StringValue(s.VIP.String()),
-				Port:             types.Int64Value(int64(s.Port)),
-				Protocol:         types.StringValue(s.Protocol.String()),
-				ForwardingMethod: types.StringValue(s.Method.String()),
-				Sorry:            types.BoolValue(s.Sorry),
-			})
-		}
-		m.RealServers[rs.Address.String()] = out
+	state, err := keepalivedConfigState(req.Config.Raw, methodNames, cfg, res)
+	if err != nil {
+		resp.Diagnostics.AddError("Building the result", err.Error())
+		return
 	}
-	m.VirtualServers = make([]kaVirtualServer, 0, len(res.Services))
-	for _, s := range res.Services {
-		vs := kaVirtualServer{
-			Address:          types.StringNull(),
-			Port:             types.Int64Value(int64(s.Port)),
-			Protocol:         types.StringValue(s.Protocol.String()),
-			Fwmark:           types.Int64Null(),
-			Group:            types.StringNull(),
-			ForwardingMethod: types.StringValue(s.Method.String()),
-			File:             types.StringValue(s.Pos.File),
-			Line:             types.Int64Value(int64(s.Pos.Line)),
-			RealServers:      make([]kaBackend, 0, len(s.Backends)),
-		}
-		if s.Address.IsValid() {
-			vs.Address = types.StringValue(s.Address.String())
-		}
-		if s.HasFwmark {
-			vs.Fwmark = types.Int64Value(int64(s.Fwmark))
-		}
-		if s.Group != "" {
-			vs.Group = types.StringValue(s.Group)
-		}
-		for _, b := range s.Backends {
-			vs.RealServers = append(vs.RealServers, backendModel(b))
-		}
-		if s.Sorry != nil {
-			b := backendModel(*s.Sorry)
-			vs.SorryServer = &b
-		}
-		m.VirtualServers = append(m.VirtualServers, vs)
-	}
-	m.Files = make([]types.String, 0, len(cfg.Files))
-	for _, f := range cfg.Files {
-		m.Files = append(m.Files, types.StringValue(f))
-	}
-	m.SHA256 = types.StringValue(cfg.SHA256)
-	m.PortConflicts = make([]kaPortConflict, 0, len(res.Conflicts))
-	for _, c := range res.Conflicts {
-		pc := kaPortConflict{
-			RealServer: types.StringValue(c.RealServer.String()),
-			VIP:        types.StringValue(c.VIP.String()),
-			File:       types.StringValue(c.Pos.File),
-			Line:       types.Int64Value(int64(c.Pos.Line)),
-			Message:    types.StringValue(c.Message()),
-		}
-		for _, p := range c.Served {
-			pc.ServedPorts = append(pc.ServedPorts, types.StringValue(p))
-		}
-		for _, p := range c.NotServed {
-			pc.UnservedPorts = append(pc.UnservedPorts, types.StringValue(p))
-		}
-		m.PortConflicts = append(m.PortConflicts, pc)
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-}
-
-func backendModel(b vipset.Backend) kaBackend {
-	return kaBackend{
-		Address:          types.StringValue(b.Address.String()),
-		Port:             types.Int64Value(int64(b.Port)),
-		Weight:           types.Int64Value(int64(b.Weight)),
-		ForwardingMethod: types.StringValue(b.Method.String()),
-	}
+	resp.State.Raw = state
 }

@@ -5,13 +5,12 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 )
 
 // testAccProtoV6ProviderFactories serves the provider in-process to terraform-plugin-testing.
 var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"vip": providerserver.NewProtocol6WithError(New("test")()),
+	"vip": NewProtocol6Server("test"),
 }
 
 // TestMain points terraform-plugin-testing at the terraform on PATH: nothing can be downloaded
