@@ -4,7 +4,7 @@
 # installed already it returns at once without touching apt. Installing needs root or sudo.
 set -euo pipefail
 
-packages=(qemu-system-x86 busybox-static cpio kmod openssh-server keepalived ipvsadm iproute2 procps sudo graphviz)
+packages=(qemu-system-x86 busybox-static cpio kmod openssh-server keepalived ipvsadm iproute2 procps sudo graphviz systemd e2fsprogs)
 
 missing=()
 for p in "${packages[@]}"; do

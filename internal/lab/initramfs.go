@@ -9,8 +9,9 @@ import (
 )
 
 // buildInitramfs returns an uncompressed newc cpio archive with the static busybox, /init and
-// the modules /init loads (listed, in order, in /modules.list).
-func buildInitramfs(k *kernel) ([]byte, error) {
+// the modules /init loads (listed, in order, in /modules.list), and for a systemd guest those it
+// loads next to mount its disk and overlay (in /modules-systemd.list).
+func buildInitramfs(k *kernel, systemd bool) ([]byte, error) {
 	bb := busyboxPath()
 	if bb == "" {
 		return nil, fmt.Errorf("busybox not found: install the Debian package busybox-static")
@@ -25,17 +26,29 @@ func buildInitramfs(k *kernel) ([]byte, error) {
 	}
 	w.file("bin/busybox", 0o755, busybox)
 	w.file("init", 0o755, initScript)
-	var list strings.Builder
-	for _, m := range k.initMods {
-		data, err := os.ReadFile(m)
-		if err != nil {
-			return nil, err
-		}
-		name := filepath.Base(m)
-		w.file("modules/"+name, 0o644, data)
-		list.WriteString(name + "\n")
+	lists := []struct {
+		name string
+		mods []string
+	}{{"modules.list", k.initMods}}
+	if systemd {
+		lists = append(lists, struct {
+			name string
+			mods []string
+		}{"modules-systemd.list", k.systemdMods})
 	}
-	w.file("modules.list", 0o644, []byte(list.String()))
+	for _, l := range lists {
+		var list strings.Builder
+		for _, m := range l.mods {
+			data, err := os.ReadFile(m)
+			if err != nil {
+				return nil, err
+			}
+			name := filepath.Base(m)
+			w.file("modules/"+name, 0o644, data)
+			list.WriteString(name + "\n")
+		}
+		w.file(l.name, 0o644, []byte(list.String()))
+	}
 	return w.finish(), nil
 }
 

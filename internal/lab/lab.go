@@ -88,6 +88,10 @@ type Config struct {
 	HostForwards []string
 	// Log, if set, receives progress messages (preparing the kernel, waiting for another boot).
 	Log func(format string, args ...any)
+	// Systemd boots a guest with systemd as PID 1 that can reboot: see systemd.go. The script
+	// then runs on every boot, with VIP_LAB_BOOT set to the boot number, and reboots the guest
+	// by exiting with ExitReboot.
+	Systemd bool
 }
 
 // Run boots the lab, runs script inside with env added to the host's environment and the
@@ -135,6 +139,11 @@ func (c Config) Run(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
+	if c.Systemd {
+		if err := ensureSystemdPackages(ctx, logf); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+	}
 	if qemu == "" { // installed by prepare
 		if qemu, err = qemuPath(); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -149,18 +158,25 @@ func (c Config) Run(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 
+	cmdline := "console=ttyS0 quiet panic=-1 oops=panic viplab=" + run + " viplab9p=" + cache9p()
 	args := []string{
 		"-accel", accel(), "-cpu", cpuModel(),
 		"-m", "3G", "-smp", "2",
-		"-nodefaults", "-display", "none", "-no-reboot",
+		"-nodefaults", "-display", "none",
 		"-serial", "stdio", "-monitor", "none",
 		"-kernel", k.vmlinuz,
 		"-initrd", filepath.Join(run, "initrd.cpio"),
-		"-append", "console=ttyS0 quiet panic=-1 oops=panic viplab=" + run + " viplab9p=" + cache9p(),
 		"-fsdev", "local,id=root,path=/,security_model=passthrough,multidevs=remap",
 		"-device", "virtio-9p-pci,fsdev=root,mount_tag=host",
 		"-device", "virtio-rng-pci",
 	}
+	if c.Systemd {
+		args = append(args, systemdArgs(run)...)
+		cmdline += systemdCmdline
+	} else {
+		args = append(args, "-no-reboot")
+	}
+	args = append(args, "-append", cmdline)
 	if len(c.HostForwards) > 0 {
 		netdev := "user,id=net0"
 		for _, f := range c.HostForwards {
@@ -251,7 +267,7 @@ wait:
 }
 
 func (c Config) writeRunDir(run string, k *kernel) error {
-	initrd, err := buildInitramfs(k)
+	initrd, err := buildInitramfs(k, c.Systemd)
 	if err != nil {
 		return err
 	}
@@ -263,6 +279,11 @@ func (c Config) writeRunDir(run string, k *kernel) error {
 	}
 	if err := os.Symlink(k.modules, filepath.Join(run, "modules")); err != nil {
 		return err
+	}
+	if c.Systemd {
+		if err := writeSystemdRunDir(run); err != nil {
+			return err
+		}
 	}
 	script := c.Script
 	if !strings.HasPrefix(script, "#!") {

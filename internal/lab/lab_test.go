@@ -151,3 +151,63 @@ func TestRun(t *testing.T) {
 		t.Errorf("output %q, want %q", r.out, "out\nerr\n")
 	}
 }
+
+// TestKernelLabSystemdReboot boots a systemd guest, and reboots it once with `systemctl reboot`:
+// systemd is PID 1, a file written on the first boot is there on the second (same disk), and
+// nothing of it reached the host.
+func TestKernelLabSystemdReboot(t *testing.T) {
+	if lab.Inside() {
+		t.Skip("host-side test")
+	}
+	marker := "/etc/viplab-reboot-marker-" + fmt.Sprint(time.Now().UnixNano())
+	script := `set -e
+echo "boot $VIP_LAB_BOOT: pid 1 is $(cat /proc/1/comm), $(systemctl --version | head -n1)"
+echo "boot $VIP_LAB_BOOT: hostname $(hostname), / is $(stat -f -c %T /), /tmp is $(stat -f -c %T /tmp)"
+echo "boot $VIP_LAB_BOOT: state $(systemctl is-system-running || true)"
+systemctl --failed --no-legend --plain | sed "s/^/failed: /"
+case $VIP_LAB_BOOT in
+1)
+	echo "written on boot 1" >` + marker + `
+	exit ` + fmt.Sprint(lab.ExitReboot) + `
+	;;
+2)
+	echo "marker: $(cat ` + marker + `)"
+	journalctl --list-boots --no-pager | sed "s/^/journal boots: /"
+	;;
+*) echo "unexpected boot $VIP_LAB_BOOT"; exit 1 ;;
+esac
+`
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	start := time.Now()
+	out, err := lab.Config{Script: script, Systemd: true, Log: t.Logf, Console: &consoleLog{t: t}}.Run(ctx)
+	t.Logf("two boots and the script: %s\n%s", time.Since(start).Round(time.Millisecond), out)
+	if err != nil {
+		lab.Unavailable(t, err)
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"boot 1: pid 1 is systemd, systemd 252",
+		"boot 1: hostname vip-lab, / is overlayfs, /tmp is tmpfs",
+		"boot 2: pid 1 is systemd",
+		"marker: written on boot 1",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Contains(string(out), "failed: ") {
+		t.Errorf("units failed in the guest")
+	}
+	if _, err := os.Stat(marker); err == nil {
+		os.Remove(marker)
+		t.Errorf("%s reached the host: the guest's writes must stay on its disk", marker)
+	}
+}
+
+type consoleLog struct{ t *testing.T }
+
+func (c *consoleLog) Write(p []byte) (int, error) {
+	c.t.Logf("console| %s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

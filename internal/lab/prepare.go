@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -19,6 +20,9 @@ type kernel struct {
 	vmlinuz  string   // path of the kernel image
 	modules  string   // path of the depmod'ed module tree (lib/modules/<release>)
 	initMods []string // absolute paths of the modules /init loads, in load order
+	// systemdMods are the modules /init of a systemd guest loads next (disk, ext4, overlay), in
+	// load order, without those of initMods.
+	systemdMods []string
 }
 
 // hostCommand is a command the lab needs on the host and the Debian package that has it.
@@ -74,9 +78,18 @@ func prepare(ctx context.Context, cache string, logf func(string, ...any)) (*ker
 		}
 		pruneKernels(cache, dir, logf)
 	}
-	k.initMods, err = initModules(ctx, filepath.Join(dir, "root"), release)
+	k.initMods, err = initModules(ctx, filepath.Join(dir, "root"), release, "virtio_pci", "9pnet_virtio", "9p")
 	if err != nil {
 		return nil, err
+	}
+	sysMods, err := initModules(ctx, filepath.Join(dir, "root"), release, systemdModules...)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range sysMods {
+		if !slices.Contains(k.initMods, m) {
+			k.systemdMods = append(k.systemdMods, m)
+		}
 	}
 	return k, nil
 }
@@ -269,11 +282,11 @@ func pruneKernels(cache, keep string, logf func(string, ...any)) {
 	}
 }
 
-// initModules lists, in load order and without duplicates, the modules /init must insmod to
-// mount the host over 9p.
-func initModules(ctx context.Context, root, release string) ([]string, error) {
-	out, err := exec.CommandContext(ctx, "modprobe", "-d", root, "-S", release, "--show-depends", "-a",
-		"virtio_pci", "9pnet_virtio", "9p").CombinedOutput()
+// initModules lists, in load order and without duplicates, the modules /init must insmod to load
+// names (and to mount the host over 9p, those are virtio_pci, 9pnet_virtio and 9p).
+func initModules(ctx context.Context, root, release string, names ...string) ([]string, error) {
+	args := append([]string{"-d", root, "-S", release, "--show-depends", "-a"}, names...)
+	out, err := exec.CommandContext(ctx, "modprobe", args...).CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("modprobe --show-depends in %s: %v\n%s", root, err, out)
 	}
