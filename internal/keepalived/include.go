@@ -1,12 +1,15 @@
 package keepalived
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // `include` lines: glob(3)-like pattern expansion, opening each match, loop and limit checks
@@ -31,9 +34,9 @@ func (r *reader) openNext(fr *includeFrame) bool {
 			r.diags.warnf(fr.pos, "included file %s is not a regular non-executable file; keepalived skips it", path)
 			continue
 		}
-		abs, _ := filepath.Abs(path)
+		// The same file (device and inode), whatever path or symlink leads to it.
 		for _, other := range r.stack {
-			if other.file != nil && sameFile(other.file.path, abs) {
+			if other.file != nil && other.file.info != nil && os.SameFile(other.file.info, st) {
 				r.fail(fr.pos, "Remove the include that brings the file back in: keepalived would recurse until it runs out of file descriptors.",
 					"include loop: %s includes itself (directly or through other files)", path)
 				return false
@@ -43,51 +46,70 @@ func (r *reader) openNext(fr *includeFrame) bool {
 			r.fail(fr.pos, "Reduce the number of included files.", "more than %d files included", r.limits.MaxFiles)
 			return false
 		}
-		data, err := readFileString(path, r.limits.MaxExpandedBytes)
+		data, info, err := readRegularFile(path, r.limits.MaxExpandedBytes-r.expanded)
 		if err != nil {
-			r.fail(fr.pos, "Check that the file is readable by the user running Terraform.", "cannot read included file %s: %v", path, err)
+			r.fail(fr.pos, "Check that the file is readable by the user running Terraform, and the size limit.", "cannot read included file %s: %v", path, err)
 			return false
 		}
-		fr.file = &srcFile{idx: len(r.files), path: path, dir: filepath.Dir(path), data: data}
+		fr.file = &srcFile{idx: len(r.files), path: path, dir: filepath.Dir(path), data: data, info: info}
 		r.files = append(r.files, path)
-		return true
+		return r.count(int64(len(data)))
 	}
 	return false
 }
 
-func sameFile(path, abs string) bool {
-	a, err := filepath.Abs(path)
-	return err == nil && a == abs
-}
-
-// readFileString reads a file into a string without a second copy of its contents.
-func readFileString(path string, limit int64) (string, error) {
-	f, err := os.Open(path)
+// readRegularFile reads a regular file of at most limit bytes into a string (without a second
+// copy of its contents). It opens without blocking and checks the opened file itself, so that a
+// FIFO or a device is refused at once instead of blocking the read forever.
+func readRegularFile(path string, limit int64) (string, os.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	defer f.Close()
-	var b strings.Builder
-	if st, err := f.Stat(); err == nil {
-		if st.Size() > limit {
-			return "", fmt.Errorf("file is larger than %d bytes", limit)
-		}
-		b.Grow(int(st.Size()) + 1)
+	st, err := f.Stat()
+	if err != nil {
+		return "", nil, err
 	}
+	if !st.Mode().IsRegular() {
+		return "", nil, fmt.Errorf("not a regular file (%s)", fileKind(st.Mode()))
+	}
+	if st.Size() > limit {
+		return "", nil, fmt.Errorf("the file (%d bytes) is larger than the %d bytes left of the size limit", st.Size(), max(limit, 0))
+	}
+	var b strings.Builder
+	b.Grow(int(st.Size()) + 1)
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := f.Read(buf)
 		b.Write(buf[:n])
 		if int64(b.Len()) > limit {
-			return "", fmt.Errorf("file is larger than %d bytes", limit)
+			return "", nil, fmt.Errorf("the file is larger than the %d bytes left of the size limit", max(limit, 0))
 		}
 		if err == io.EOF {
-			return b.String(), nil
+			return b.String(), st, nil
 		}
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 	}
+}
+
+// fileKind names the type of a file that is not a regular one.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a block device"
+	}
+	return "mode " + m.String()
 }
 
 // checkInclude handles `include PATTERN` (and keepalived's includer/includem/... variants).
@@ -119,7 +141,17 @@ func (r *reader) checkInclude(buf string) bool {
 		}
 		pattern = filepath.Join(dir, pattern)
 	}
-	matches, err := globKeepalived(pattern)
+	maxMatches := r.limits.MaxFiles - len(r.files)
+	matches, err := globKeepalived(r.ctx, pattern, maxMatches)
+	if errors.Is(err, errTooManyMatches) || len(matches) > maxMatches {
+		r.fail(pos, "Reduce the number of included files, or narrow the pattern.",
+			"include pattern %s matches more files than the %d that may still be read (at most %d files in total)", pattern, maxMatches, r.limits.MaxFiles)
+		return true
+	}
+	if err != nil && r.ctx.Err() != nil {
+		r.checkContext()
+		return true
+	}
 	if err != nil {
 		r.fail(pos, "Fix the include pattern.", "bad include pattern %q: %v", pattern, err)
 		return true
@@ -142,10 +174,13 @@ func (r *reader) checkInclude(buf string) bool {
 
 func hasGlobMeta(s string) bool { return strings.ContainsAny(s, "*?[{") }
 
+// errTooManyMatches: an include pattern matches more files than the reader may still read.
+var errTooManyMatches = errors.New("too many matches")
+
 // globKeepalived expands a pattern like glob(3) with GLOB_BRACE: each brace alternative is
 // matched separately and sorted on its own; wildcards do not match a leading dot; a literal
 // path is returned only if it exists.
-func globKeepalived(pattern string) ([]string, error) {
+func globKeepalived(ctx context.Context, pattern string, maxMatches int) ([]string, error) {
 	alts, err := expandBraces(pattern, 0)
 	if err != nil {
 		return nil, err
@@ -160,7 +195,7 @@ func globKeepalived(pattern string) ([]string, error) {
 			}
 			continue
 		}
-		kept, err := globBounded(alt, 100000)
+		kept, err := globBounded(ctx, alt, 100000, maxMatches-len(out))
 		if err != nil {
 			return nil, err
 		}
@@ -174,7 +209,7 @@ func globKeepalived(pattern string) ([]string, error) {
 // match a leading dot, and directories are read only where a component has a wildcard. It gives
 // up after reading maxEntries directory entries (a pattern like /*/*/*/* would otherwise walk the
 // whole file system).
-func globBounded(pattern string, maxEntries int) ([]string, error) {
+func globBounded(ctx context.Context, pattern string, maxEntries, maxMatches int) ([]string, error) {
 	comps := strings.Split(pattern, "/")
 	paths := []string{"."}
 	if comps[0] == "" {
@@ -198,26 +233,44 @@ func globBounded(pattern string, maxEntries int) ([]string, error) {
 			if _, err := filepath.Match(c, ""); err != nil {
 				return nil, err
 			}
-			entries, err := os.ReadDir(dir)
+			// Read the directory in chunks, so that a huge one stops the glob at the limits
+			// instead of being read whole first.
+			d, err := os.Open(dir)
 			if err != nil {
 				continue
 			}
-			seen += len(entries)
-			if seen > maxEntries {
-				return nil, fmt.Errorf("the pattern reads more than %d directory entries", maxEntries)
-			}
-			for _, e := range entries {
-				name := e.Name()
-				if name[0] == '.' && c[0] != '.' {
-					continue
+			for {
+				entries, err := d.ReadDir(256)
+				seen += len(entries)
+				if seen > maxEntries {
+					d.Close()
+					return nil, fmt.Errorf("the pattern reads more than %d directory entries", maxEntries)
 				}
-				if ok, _ := filepath.Match(c, name); ok {
-					if !last && !e.IsDir() && e.Type()&os.ModeSymlink == 0 {
+				for _, e := range entries {
+					name := e.Name()
+					if name[0] == '.' && c[0] != '.' {
 						continue
 					}
-					next = append(next, filepath.Join(dir, name))
+					if ok, _ := filepath.Match(c, name); ok {
+						if !last && !e.IsDir() && e.Type()&os.ModeSymlink == 0 {
+							continue
+						}
+						next = append(next, filepath.Join(dir, name))
+					}
+				}
+				if last && len(next) > maxMatches {
+					d.Close()
+					return nil, errTooManyMatches
+				}
+				if err != nil { // io.EOF: the directory is read
+					break
+				}
+				if err := ctx.Err(); err != nil {
+					d.Close()
+					return nil, err
 				}
 			}
+			d.Close()
 		}
 		paths = next
 		if len(paths) == 0 {

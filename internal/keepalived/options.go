@@ -19,9 +19,11 @@ type Options struct {
 type Limits struct {
 	// MaxIncludeDepth is the deepest include nesting allowed.
 	MaxIncludeDepth int
-	// MaxFiles is the most files read in total.
+	// MaxFiles is the most files read in total; an include pattern matching more than are
+	// left stops the read as soon as the glob finds that many.
 	MaxFiles int
-	// MaxExpandedBytes bounds the expanded text (after includes, definitions and sequences).
+	// MaxExpandedBytes bounds every byte of every file read (comments, blank lines and NUL
+	// bytes included) plus the lines ~SEQ, ~LST and multi-line definitions generate.
 	MaxExpandedBytes int64
 	// MaxSeqValues bounds the number of lines one ~SEQ may produce.
 	MaxSeqValues int64

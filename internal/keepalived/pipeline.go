@@ -62,6 +62,7 @@ const (
 // run parses everything, then applies keepalived's post-parse steps.
 func run(r *reader) (*Config, Diagnostics) {
 	p := &parser{r: r, diags: &sink{}, toks: make([]string, 0, 16)}
+	r.checkContext() // a read cancelled before it starts reads nothing
 	if runtime.GOMAXPROCS(0) >= pipelineCPUs && r.size() > pipelineMin {
 		lines := make(chan lineBatch, 8)
 		free := make(chan []lineRec, 12)

@@ -1,6 +1,10 @@
 package keepalived
 
-import "strings"
+import (
+	"context"
+	"os"
+	"strings"
+)
 
 // The line reader reproduces keepalived's read_line(): it turns files into logical lines the
 // keyword dispatcher consumes, one brace per line at most. Order of work per line, as in
@@ -20,6 +24,9 @@ type srcFile struct {
 	data string
 	off  int
 	line int // lines consumed so far
+	// info identifies the file (device and inode) for the include loop check; nil for
+	// content given as text.
+	info os.FileInfo
 }
 
 type includeFrame struct {
@@ -30,6 +37,7 @@ type includeFrame struct {
 }
 
 type reader struct {
+	ctx    context.Context
 	opts   Options
 	limits Limits
 	diags  *sink
@@ -56,16 +64,20 @@ type reader struct {
 
 	blockDepth int
 	lastCls    uint8 // classes of the bytes of the line readLine returned last
-	expanded   int64
-	fatal      bool
-	eof        bool
+	// expanded counts every byte of every file read (comments, blank lines and NUL bytes
+	// included) plus every line ~SEQ/~LST and multi-line definitions generate.
+	expanded int64
+	lines    int // logical lines read, for the cancellation check
+	fatal    bool
+	eof      bool
 
 	hash *hasher
 	hbuf []byte
 }
 
-func newReader(opts Options) *reader {
+func newReader(ctx context.Context, opts Options) *reader {
 	r := &reader{
+		ctx:    ctx,
 		opts:   opts,
 		limits: opts.Limits.withDefaults(),
 		diags:  &sink{},
@@ -82,11 +94,12 @@ func newReader(opts Options) *reader {
 	return r
 }
 
-// pushMain makes data the first file.
-func (r *reader) pushMain(path, dir, data string) {
-	f := &srcFile{idx: len(r.files), path: path, dir: dir, data: data}
+// pushMain makes data the first file (info is nil for content given as text).
+func (r *reader) pushMain(path, dir, data string, info os.FileInfo) {
+	f := &srcFile{idx: len(r.files), path: path, dir: dir, data: data, info: info}
 	r.files = append(r.files, path)
 	r.stack = append(r.stack, &includeFrame{matches: []string{path}, next: 1, file: f})
+	r.count(int64(len(data)))
 }
 
 // position is the position of the line being read (computed on demand: the hot path keeps
@@ -159,21 +172,45 @@ func (r *reader) rawLine() (string, bool) {
 	return "", false
 }
 
+// count adds n bytes to the expanded size and fails when it passes the limit.
+func (r *reader) count(n int64) bool {
+	r.expanded += n
+	if r.expanded > r.limits.MaxExpandedBytes {
+		r.fail(r.position(), "Check ~SEQ/~LST ranges, multi-line definitions, includes and the size of the files.",
+			"the expanded configuration exceeds %d bytes (every byte of every file read, comments included, plus the lines ~SEQ, ~LST and definitions generate)",
+			r.limits.MaxExpandedBytes)
+		return false
+	}
+	return true
+}
+
+// checkContext stops the read when Terraform cancels it (Ctrl-C).
+func (r *reader) checkContext() bool {
+	if err := r.ctx.Err(); err != nil {
+		r.fail(r.position(), "Terraform cancelled the read.", "reading stopped: %v", err)
+		return false
+	}
+	return true
+}
+
 // readLine returns the next logical line, as keepalived's read_line() would.
 func (r *reader) readLine() (string, bool) {
 	for {
 		if r.fatal || r.eof {
 			return "", false
 		}
+		if r.lines++; r.lines&1023 == 0 && !r.checkContext() {
+			return "", false
+		}
 		var buf string
 		cls := uint8(clsDollar | clsBrace | clsQuote) // unknown: assume the worst
 		residue := false
+		generated := false // by ~SEQ/~LST or a multi-line definition: counts against the limit
 		switch {
 		case r.hasResidue && len(r.residue) == 1 && (r.residue[0] == '{' || r.residue[0] == '}'):
 			// The brace that ended the previous line (the common case): what the general path
 			// does with it, without the detours.
 			r.hasResidue = false
-			r.expanded += 2
 			r.diags.seq++
 			r.lastCls = clsBrace
 			return r.splitBraces(r.residue), true
@@ -182,8 +219,9 @@ func (r *reader) readLine() (string, bool) {
 			cls = r.residueCls // a piece of a line has at most the classes of the line
 			residue = true
 		case len(r.seqs) > 0 && len(r.seqs) > r.mlSeqDepth:
-			buf = r.seqStep()
+			buf, generated = r.seqStep(), true
 		case r.hasNext:
+			generated = true
 			if i := strings.IndexByte(r.nextPtr, '\n'); i >= 0 {
 				buf, r.nextPtr = r.nextPtr[:i], r.nextPtr[i+1:]
 			} else {
@@ -215,10 +253,7 @@ func (r *reader) readLine() (string, bool) {
 			}
 		}
 
-		r.expanded += int64(len(buf)) + 1
-		if r.expanded > r.limits.MaxExpandedBytes {
-			r.fail(r.position(), "Check ~SEQ/~LST ranges, multi-line definitions and includes.",
-				"the expanded configuration exceeds %d bytes", r.limits.MaxExpandedBytes)
+		if generated && !r.count(int64(len(buf))+1) {
 			return "", false
 		}
 

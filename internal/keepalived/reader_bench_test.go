@@ -1,6 +1,7 @@
 package keepalived
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 )
@@ -11,12 +12,15 @@ func BenchmarkReaderOnly(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	data, _ := readFileString(path, 1<<30)
+	data, info, err := readRegularFile(path, 1<<30)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.SetBytes(size)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		r := newReader(Options{})
-		r.pushMain(path, filepath.Dir(path), data)
+		r := newReader(context.Background(), Options{})
+		r.pushMain(path, filepath.Dir(path), data, info)
 		n := 0
 		for {
 			_, ok := r.readLine()

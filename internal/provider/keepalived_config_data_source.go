@@ -225,9 +225,9 @@ func (d *keepalivedConfigDataSource) Read(ctx context.Context, req datasource.Re
 		kdiag keepalived.Diagnostics
 	)
 	if !m.Path.IsNull() {
-		cfg, kdiag = keepalived.ParseFile(m.Path.ValueString(), opts)
+		cfg, kdiag = keepalived.ParseFileContext(ctx, m.Path.ValueString(), opts)
 	} else {
-		cfg, kdiag = keepalived.Parse("content", m.Content.ValueString(), opts)
+		cfg, kdiag = keepalived.ParseContext(ctx, "content", m.Content.ValueString(), opts)
 	}
 	warnings := 0
 	warn := func(summary, detail string) {

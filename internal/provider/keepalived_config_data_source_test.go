@@ -182,6 +182,7 @@ func TestAccKeepalivedConfig_errors(t *testing.T) {
 	}{
 		{"missing value", `content = "virtual_server 10.0.0.1 80 {\n  lb_kind\n}\n"`, `content:2: "lb_kind" is missing its value; keepalived refuses to start`},
 		{"include loop", `path = "` + kaTestdata(t, "broken/include-loop.conf") + `"`, `include-loop.conf:2: include loop`},
+		{"directory", `path = "` + t.TempDir() + `"`, `cannot read .*: not a regular file \(a directory\)`},
 		{"include without base_dir", `content = "include x.conf\n"`, `content:1: relative include "x.conf"`},
 		{"path and content", `path = "x"
 content = "y"`, `(?i)invalid attribute combination`},

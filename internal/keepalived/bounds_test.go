@@ -1,0 +1,118 @@
+package keepalived
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Bounded reading: every way a configuration (or a file where one is expected) could make the
+// reader hang, loop or read without bound ends in an error with a position.
+
+// within fails the test when f does not return within d (a hang is the bug these tests catch).
+func within(t *testing.T, d time.Duration, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("no result after %s", d)
+	}
+}
+
+func TestIncludeLoopDetectedByFileIdentity(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"a.conf":     "# a\ninclude sub/b.conf\n",
+		"sub/b.conf": "include ../link/a.conf\n", // link -> . : a.conf again, by another path
+		"c.conf":     "include alias.conf\n",     // alias.conf -> c.conf
+	})
+	if err := os.Symlink(".", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("c.conf", filepath.Join(dir, "alias.conf")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ main, pos string }{
+		{"a.conf", "b.conf:1"},
+		{"c.conf", "c.conf:1"},
+	} {
+		t.Run(tc.main, func(t *testing.T) {
+			_, diags := ParseFile(filepath.Join(dir, tc.main), Options{})
+			errorAt(t, diags, tc.pos, "include loop")
+		})
+	}
+	// The same file twice in a row is no loop.
+	cfg, diags := Parse("t.conf", "include alias.conf\ninclude c.conf\n", Options{BaseDir: writeFiles(t, map[string]string{"c.conf": "# nothing\n", "alias.conf": "# nothing\n"})})
+	if diags.HasError() || len(cfg.Files) != 3 {
+		t.Fatalf("%v %v", cfg.Files, diags)
+	}
+}
+
+func TestGlobStopsPastTheFileLimit(t *testing.T) {
+	files := map[string]string{}
+	for i := range 300 {
+		files[filepath.Join("d", strings.Repeat("x", 1+i%7)+itoa(uint64(i))+".conf")] = "# empty\n"
+	}
+	dir := writeFiles(t, files)
+	_, diags := Parse("t.conf", "# many\ninclude d/*.conf\n", Options{BaseDir: dir, Limits: Limits{MaxFiles: 20}})
+	errorAt(t, diags, "t.conf:2", "matches more files than the 19 that may still be read")
+	// The glob itself gives up once it has more matches than allowed.
+	if _, err := globBounded(context.Background(), filepath.Join(dir, "d", "*.conf"), 100000, 10); err != errTooManyMatches {
+		t.Fatalf("globBounded: %v, want errTooManyMatches", err)
+	}
+	if m, err := globBounded(context.Background(), filepath.Join(dir, "d", "*.conf"), 100000, 300); err != nil || len(m) != 300 {
+		t.Fatalf("globBounded within the limit: %d matches, %v", len(m), err)
+	}
+}
+
+func TestCommentsAndNULBytesCountAgainstTheSizeLimit(t *testing.T) {
+	limits := Limits{MaxExpandedBytes: 64 << 10}
+	comments := strings.Repeat("# a comment line, nothing else\n", 4000)            // ~124 KB
+	nul := "virtual_server 10.0.0.1 80 {\x00" + strings.Repeat("z", 100<<10) + "\n" // one line cut at the NUL
+	dir := writeFiles(t, map[string]string{"comments.conf": comments, "nul.conf": nul})
+	for _, tc := range []struct{ name, conf, pos string }{
+		{"comments", comments, "t.conf"},
+		{"NUL", nul, "t.conf"},
+		{"included comments", "# first\ninclude comments.conf\n", "t.conf:2"},
+		{"included NUL", "include nul.conf\n", "t.conf:1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, diags := Parse("t.conf", tc.conf, Options{BaseDir: dir, Limits: limits})
+			for _, d := range diags.Errors() {
+				if strings.HasSuffix(d.Pos.String(), tc.pos) && (strings.Contains(d.Summary, "exceeds") || strings.Contains(d.Summary, "size limit")) {
+					return
+				}
+			}
+			t.Fatalf("no size-limit error at %s in:\n%v", tc.pos, diags)
+		})
+	}
+	// Under the limit, the same kind of content reads fine.
+	if _, diags := Parse("t.conf", comments[:32<<10], Options{Limits: limits}); diags.HasError() {
+		t.Fatal(diags)
+	}
+}
+
+func TestCancellationStopsARead(t *testing.T) {
+	// 10^12 definition lines: without cancellation this would run for days.
+	conf := "~SEQ(a, 1, 1000000) ~SEQ(b, 1, 1000000) $X=1\n"
+	limits := Limits{MaxSeqValues: 1 << 21, MaxExpandedBytes: 1 << 62}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	within(t, 10*time.Second, func() {
+		_, diags := ParseContext(ctx, "t.conf", conf, Options{Limits: limits})
+		errorAt(t, diags, "t.conf:1", "reading stopped: context deadline exceeded")
+	})
+	t.Logf("stopped %s after the read started (deadline 100ms)", time.Since(start).Round(time.Millisecond))
+
+	// A context cancelled before the read: nothing is read.
+	ctx, cancel = context.WithCancel(context.Background())
+	cancel()
+	big := strings.Repeat("virtual_server 10.0.0.1 80 {\n}\n", 2000)
+	_, diags := ParseContext(ctx, "t.conf", big, Options{})
+	errorAt(t, diags, "t.conf", "reading stopped: context canceled")
+}
