@@ -5,10 +5,10 @@
 package vipset
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -127,7 +127,7 @@ func Build(cfg *keepalived.Config, opts Options) (*Result, error) {
 	if limit <= 0 {
 		limit = DefaultMaxServices
 	}
-	res := &Result{}
+	res := &Result{Services: make([]VirtualService, 0, len(cfg.VirtualServers))}
 	for _, vs := range cfg.VirtualServers {
 		backends := make([]Backend, len(vs.RealServers))
 		for i, rs := range vs.RealServers {
@@ -181,22 +181,12 @@ func Build(cfg *keepalived.Config, opts Options) (*Result, error) {
 		}
 	}
 
-	byAddr := map[netip.Addr]*RealServer{}
 	need := func(m keepalived.Method) bool { return slices.Contains(methods, m) }
-	add := func(b Backend, s *VirtualService) {
-		if !need(b.Method) {
-			return
-		}
-		if s.HasFwmark {
-			return // reported once per service below
-		}
-		rs := byAddr[b.Address]
-		if rs == nil {
-			rs = &RealServer{Address: b.Address}
-			byAddr[b.Address] = rs
-		}
-		rs.Services = append(rs.Services, Service{VIP: s.Address, Port: s.Port, Protocol: s.Protocol, Method: b.Method, Sorry: b.Sorry, Pos: s.Pos})
+	n := 0
+	for i := range res.Services {
+		n += len(res.Services[i].Backends) + 1
 	}
+	assigned := make([]assignment, 0, n)
 	for i := range res.Services {
 		s := &res.Services[i]
 		if s.HasFwmark {
@@ -208,27 +198,78 @@ func Build(cfg *keepalived.Config, opts Options) (*Result, error) {
 			continue
 		}
 		for _, b := range s.Backends {
-			add(b, s)
+			assigned = assign(assigned, b, s, need)
 		}
 		if s.Sorry != nil {
-			add(*s.Sorry, s)
+			assigned = assign(assigned, *s.Sorry, s, need)
 		}
 	}
-	for _, rs := range byAddr {
-		sort.Slice(rs.Services, func(i, j int) bool { return serviceLess(rs.Services[i], rs.Services[j]) })
-		rs.Services = slices.CompactFunc(rs.Services, func(a, b Service) bool {
-			return a.VIP == b.VIP && a.Port == b.Port && a.Protocol == b.Protocol && a.Method == b.Method && a.Sorry == b.Sorry
-		})
-		for _, sv := range rs.Services {
-			if len(rs.VIPs) == 0 || rs.VIPs[len(rs.VIPs)-1] != sv.VIP {
-				rs.VIPs = append(rs.VIPs, sv.VIP)
-			}
-		}
-		res.RealServers = append(res.RealServers, rs)
-	}
-	sort.Slice(res.RealServers, func(i, j int) bool { return res.RealServers[i].Address.Less(res.RealServers[j].Address) })
+	res.RealServers = realServers(assigned)
 	res.Conflicts = conflicts(res)
 	return res, nil
+}
+
+// assignment is one service of one real server, numbered in the order of the configuration.
+type assignment struct {
+	server  netip.Addr
+	service Service
+	seq     int
+}
+
+func assign(to []assignment, b Backend, s *VirtualService, need func(keepalived.Method) bool) []assignment {
+	if !need(b.Method) {
+		return to
+	}
+	return append(to, assignment{server: b.Address, seq: len(to),
+		service: Service{VIP: s.Address, Port: s.Port, Protocol: s.Protocol, Method: b.Method, Sorry: b.Sorry, Pos: s.Pos}})
+}
+
+// realServers groups the assignments by server, in address order, each server's services in
+// serviceCompare order without repeats (the first in the configuration is kept). One sort of
+// all assignments and shared backing arrays: at 100,000 real servers, a map of servers each
+// sorting its own services took most of Build's time.
+func realServers(assigned []assignment) []*RealServer {
+	slices.SortFunc(assigned, func(a, b assignment) int {
+		if c := a.server.Compare(b.server); c != 0 {
+			return c
+		}
+		if c := serviceCompare(a.service, b.service); c != 0 {
+			return c
+		}
+		return a.seq - b.seq
+	})
+	nServers := 0
+	for i := range assigned {
+		if i == 0 || assigned[i].server != assigned[i-1].server {
+			nServers++
+		}
+	}
+	servers := make([]RealServer, 0, nServers)
+	out := make([]*RealServer, 0, nServers)
+	services := make([]Service, 0, len(assigned))
+	vips := make([]netip.Addr, 0, len(assigned))
+	for i := 0; i < len(assigned); {
+		addr := assigned[i].server
+		firstService, firstVIP := len(services), len(vips)
+		for ; i < len(assigned) && assigned[i].server == addr; i++ {
+			sv := assigned[i].service
+			if len(services) > firstService {
+				last := services[len(services)-1]
+				if serviceCompare(last, sv) == 0 {
+					continue
+				}
+			}
+			services = append(services, sv)
+			if len(vips) == firstVIP || vips[len(vips)-1] != sv.VIP {
+				vips = append(vips, sv.VIP)
+			}
+		}
+		// Full slice expressions: appending to one server's slices must not overwrite the next's.
+		servers = append(servers, RealServer{Address: addr,
+			Services: services[firstService:len(services):len(services)], VIPs: vips[firstVIP:len(vips):len(vips)]})
+		out = append(out, &servers[len(servers)-1])
+	}
+	return out
 }
 
 func hasNeed(s *VirtualService, need func(keepalived.Method) bool) bool {
@@ -251,20 +292,24 @@ func backend(rs *keepalived.RealServer) Backend {
 	return Backend{Address: rs.Address, Port: rs.Port, Weight: rs.Weight, Method: rs.Method, Sorry: rs.Sorry, Pos: rs.Pos}
 }
 
-func serviceLess(a, b Service) bool {
+// serviceCompare orders a server's services: VIP, protocol, port, real before sorry, method.
+func serviceCompare(a, b Service) int {
 	if c := a.VIP.Compare(b.VIP); c != 0 {
-		return c < 0
+		return c
 	}
 	if a.Protocol != b.Protocol {
-		return a.Protocol < b.Protocol
+		return cmp.Compare(a.Protocol, b.Protocol)
 	}
 	if a.Port != b.Port {
-		return a.Port < b.Port
+		return cmp.Compare(a.Port, b.Port)
 	}
 	if a.Sorry != b.Sorry {
-		return !a.Sorry
+		if a.Sorry {
+			return 1
+		}
+		return -1
 	}
-	return a.Method < b.Method
+	return cmp.Compare(a.Method, b.Method)
 }
 
 // rangeSize returns the number of addresses in first..last, or false when above max.
@@ -293,73 +338,87 @@ type portKey struct {
 
 func (k portKey) String() string { return k.proto.String() + "/" + strconv.Itoa(int(k.port)) }
 
+func (k portKey) compare(o portKey) int {
+	if k.proto != o.proto {
+		return cmp.Compare(k.proto, o.proto)
+	}
+	return cmp.Compare(k.port, o.port)
+}
+
+// vipPort is a port of a VIP with the first virtual_server line serving it.
+type vipPort struct {
+	vip netip.Addr
+	key portKey
+	pos keepalived.Pos
+	seq int
+}
+
 // conflicts finds, per real server and VIP it holds, the ports of that VIP it does not serve.
 // Port 0 (a persistent all-ports service) covers every port of its protocol.
 func conflicts(res *Result) []PortConflict {
-	all := map[netip.Addr]map[portKey]keepalived.Pos{}
-	for _, s := range res.Services {
-		if s.HasFwmark {
-			continue
-		}
-		m := all[s.Address]
-		if m == nil {
-			m = map[portKey]keepalived.Pos{}
-			all[s.Address] = m
-		}
-		k := portKey{s.Protocol, s.Port}
-		if _, ok := m[k]; !ok {
-			m[k] = s.Pos
+	// Every VIP's ports, sorted, each with its first virtual_server line.
+	all := make([]vipPort, 0, len(res.Services))
+	for i, s := range res.Services {
+		if !s.HasFwmark {
+			all = append(all, vipPort{vip: s.Address, key: portKey{s.Protocol, s.Port}, pos: s.Pos, seq: i})
 		}
 	}
+	slices.SortFunc(all, func(a, b vipPort) int {
+		if c := a.vip.Compare(b.vip); c != 0 {
+			return c
+		}
+		if c := a.key.compare(b.key); c != 0 {
+			return c
+		}
+		return a.seq - b.seq
+	})
+	all = slices.CompactFunc(all, func(a, b vipPort) bool { return a.vip == b.vip && a.key == b.key })
+	portsOf := func(vip netip.Addr) []vipPort {
+		i, _ := slices.BinarySearchFunc(all, vip, func(p vipPort, v netip.Addr) int { return p.vip.Compare(v) })
+		j := i
+		for j < len(all) && all[j].vip == vip {
+			j++
+		}
+		return all[i:j]
+	}
+
 	var out []PortConflict
 	for _, rs := range res.RealServers {
-		served := map[netip.Addr]map[portKey]bool{}
-		for _, sv := range rs.Services {
-			m := served[sv.VIP]
-			if m == nil {
-				m = map[portKey]bool{}
-				served[sv.VIP] = m
-			}
-			m[portKey{sv.Protocol, sv.Port}] = true
-		}
-		for _, vip := range rs.VIPs {
-			mine := served[vip]
-			var missing []portKey
-			for k := range all[vip] {
-				if mine[k] || mine[portKey{k.proto, 0}] {
-					continue
+		// rs.Services is sorted by VIP, then protocol and port: one run per VIP.
+		for i := 0; i < len(rs.Services); {
+			vip := rs.Services[i].VIP
+			j := i
+			var mine []portKey
+			for ; j < len(rs.Services) && rs.Services[j].VIP == vip; j++ {
+				k := portKey{rs.Services[j].Protocol, rs.Services[j].Port}
+				if len(mine) == 0 || mine[len(mine)-1] != k {
+					mine = append(mine, k)
 				}
-				missing = append(missing, k)
+			}
+			i = j
+			serves := func(k portKey) bool {
+				_, found := slices.BinarySearchFunc(mine, k, portKey.compare)
+				return found
+			}
+			var missing []vipPort
+			for _, p := range portsOf(vip) {
+				if !serves(p.key) && !serves(portKey{p.key.proto, 0}) {
+					missing = append(missing, p)
+				}
 			}
 			if len(missing) == 0 {
 				continue
 			}
-			sortKeys(missing)
-			var mineKeys []portKey
-			for k := range mine {
-				mineKeys = append(mineKeys, k)
-			}
-			sortKeys(mineKeys)
-			c := PortConflict{RealServer: rs.Address, VIP: vip}
-			for _, k := range mineKeys {
+			c := PortConflict{RealServer: rs.Address, VIP: vip, Pos: missing[0].pos}
+			for _, k := range mine {
 				c.Served = append(c.Served, k.String())
 			}
-			for _, k := range missing {
-				c.NotServed = append(c.NotServed, k.String())
-				c.Positions = append(c.Positions, all[vip][k])
+			for _, p := range missing {
+				c.NotServed = append(c.NotServed, p.key.String())
+				c.Positions = append(c.Positions, p.pos)
 			}
-			c.Pos = c.Positions[0]
 			out = append(out, c)
 		}
 	}
 	return out
-}
-
-func sortKeys(ks []portKey) {
-	sort.Slice(ks, func(i, j int) bool {
-		if ks[i].proto != ks[j].proto {
-			return ks[i].proto < ks[j].proto
-		}
-		return ks[i].port < ks[j].port
-	})
 }
