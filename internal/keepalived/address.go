@@ -71,6 +71,7 @@ func portArg(toks []string, i int) string {
 	return toks[i]
 }
 
+// afOf is the address family of an address: 4 or 6.
 func afOf(a netip.Addr) int {
 	if a.Is6() {
 		return 6

@@ -91,6 +91,7 @@ func (p *parser) nextLine() (string, bool) {
 	return rec.text, true
 }
 
+// warnf, warnd and errorf report at the current line.
 func (p *parser) warnf(format string, args ...any) { p.diags.warnf(p.linePos(), format, args...) }
 
 func (p *parser) warnd(detail, format string, args ...any) {
@@ -101,7 +102,8 @@ func (p *parser) errorf(detail, format string, args ...any) {
 	p.diags.errorf(p.linePos(), detail, format, args...)
 }
 
-// processStream reads lines for one block level until its closing brace (or end of input).
+// processStream follows process_stream(): it reads lines for one block level until its closing
+// brace (or end of input).
 // It returns true when the block was skipped, so its close handler must not run.
 func (p *parser) processStream(lv level, needBob bool) bool {
 	for {
@@ -254,7 +256,8 @@ func (p *parser) processStream(lv level, needBob bool) bool {
 const undefinedFix = "Define it with `$NAME=value` (no blank before '=') before its first use, and check @id conditionals around the definition. " +
 	"keepalived substitutes $NAME only when followed by a blank, ',', ')' or the end of the line; use ${NAME} elsewhere."
 
-// skipBlockBody consumes the lines of a { } block whose '{' was just read.
+// skipBlockBody consumes the lines of a { } block whose '{' was just read (as skip_block() and
+// keepalived's handlers of blocks that do not matter to LVS do).
 func (p *parser) skipBlockBody() {
 	depth := 1
 	for depth > 0 {
@@ -296,6 +299,9 @@ var (
 	rsMethodKW     = kwInfo{handler: (*parser).rsMethodHandler, needsParam: true}
 )
 
+// lookup is the keyword table of each block level: the keywords keepalived's checker process
+// installs (init_check_keywords() and the global, VRRP and BFD keywords it also knows), nil for an
+// unknown keyword.
 func lookup(lv level, kw string) *kwInfo {
 	switch lv {
 	case levelGeneric:
@@ -362,6 +368,7 @@ func lookup(lv level, kw string) *kwInfo {
 	return nil
 }
 
+// curVS is keepalived's list_last_entry(&check_data->vs): the virtual server handlers apply to.
 func (p *parser) curVS() *vsBuild {
 	if len(p.vss) == 0 {
 		return nil

@@ -18,6 +18,9 @@ type vsBuild struct {
 	sorry    *RealServer
 }
 
+// vsHandler follows vs_handler() and alloc_vs(): `virtual_server IP PORT`, `virtual_server fwmark N`
+// or `virtual_server group NAME`. An address, port or fwmark keepalived cannot read skips the
+// virtual server and its block (skip_block), with a warning.
 func (p *parser) vsHandler(toks []string) {
 	vs := &VirtualServer{Pos: p.linePos()}
 	b := &vsBuild{vs: vs, weight: 1, rs: make([]*RealServer, 0, 8)}
@@ -65,6 +68,9 @@ func (p *parser) vsHandler(toks []string) {
 	p.vss = append(p.vss, b)
 }
 
+// vsEnd follows vs_end_handler(), run at the virtual server's closing brace: a sorry server of the
+// other address family is dropped (unless tunnelled), and a fwmark service without a family takes
+// it from its real servers (IPv4 when they are mixed).
 func (p *parser) vsEnd() {
 	b := p.curVS()
 	if b == nil {
@@ -97,7 +103,7 @@ func (p *parser) vsEnd() {
 	}
 }
 
-// forwarding parses `lb_kind|lvs_method METHOD [type ipip|gue|gre] [port N] [csum|nocsum|remcsum]`.
+// forwarding follows svr_forwarding_handler(): it parses `lb_kind|lvs_method METHOD [type ipip|gue|gre] [port N] [csum|nocsum|remcsum]`.
 // keepalived sets the method before it checks the tunnel options.
 func (p *parser) forwarding(toks []string, cur Method, what string) Method {
 	m, ok := ParseMethod(toks[1])
@@ -132,11 +138,13 @@ func (p *parser) forwarding(toks []string, cur Method, what string) Method {
 	return m
 }
 
+// vsMethodHandler follows vs_forwarding_handler() (`lb_kind`, `lvs_method` in a virtual server).
 func (p *parser) vsMethodHandler(toks []string) {
 	b := p.curVS()
 	b.method = p.forwarding(toks, b.method, "virtual")
 }
 
+// protocolHandler follows proto_handler(): TCP, UDP or SCTP in any case; anything else is ignored.
 func (p *parser) protocolHandler(toks []string) {
 	b := p.curVS()
 	switch strings.ToUpper(toks[1]) {
@@ -153,6 +161,8 @@ func (p *parser) protocolHandler(toks []string) {
 	b.protoSet = true
 }
 
+// ipFamilyHandler follows ip_family_handler(): inet or inet6; unknown or conflicting values are
+// ignored.
 func (p *parser) ipFamilyHandler(toks []string) {
 	b := p.curVS()
 	var af int
@@ -172,6 +182,8 @@ func (p *parser) ipFamilyHandler(toks []string) {
 	b.af = af
 }
 
+// granularityHandler follows pgr_handler(), which may settle the address family: a prefix length
+// (IPv6) or a netmask (IPv4); invalid values are ignored.
 func (p *parser) granularityHandler(toks []string) {
 	b := p.curVS()
 	af := b.af
@@ -195,6 +207,7 @@ func (p *parser) granularityHandler(toks []string) {
 	}
 }
 
+// vsWeightHandler follows vs_weight_handler(): the default weight of real servers without one.
 func (p *parser) vsWeightHandler(toks []string) {
 	b := p.curVS()
 	v, ok, msg := readUnsigned(toks[1], 1, 1<<31-1, true)
@@ -208,6 +221,8 @@ func (p *parser) vsWeightHandler(toks []string) {
 	b.weight = uint32(v)
 }
 
+// newServer follows alloc_rs() and alloc_ssvr(): the address and port as inet_stosockaddr()
+// reads them, the virtual server's forwarding method so far as the default.
 func (p *parser) newServer(toks []string, what string, method Method) (*RealServer, bool) {
 	port := portArg(toks, 2)
 	a, pn, ignored, ok := parseAddress(toks[1], port)
@@ -233,6 +248,8 @@ func (p *parser) newServer(toks []string, what string, method Method) (*RealServ
 	return &p.slab[len(p.slab)-1], true
 }
 
+// rsHandler follows rs_handler() and alloc_rs(): a real server keepalived cannot read is skipped with
+// its block.
 func (p *parser) rsHandler(toks []string) {
 	b := p.curVS()
 	rs, ok := p.newServer(toks, "real_server", b.method)
@@ -243,6 +260,8 @@ func (p *parser) rsHandler(toks []string) {
 	b.rs = append(b.rs, rs)
 }
 
+// rsEnd follows rs_end_handler(), run at the real server's closing brace: a real server of the other
+// address family is dropped unless tunnelled; the first one settles an unknown family.
 func (p *parser) rsEnd() {
 	b := p.curVS()
 	if b == nil || len(b.rs) == 0 {
@@ -260,6 +279,7 @@ func (p *parser) rsEnd() {
 	}
 }
 
+// rsWeightHandler follows rs_weight_handler(): 0-2147483647; other values are ignored.
 func (p *parser) rsWeightHandler(toks []string) {
 	b := p.curVS()
 	rs := b.rs[len(b.rs)-1]
@@ -274,12 +294,15 @@ func (p *parser) rsWeightHandler(toks []string) {
 	rs.Weight, rs.weightSet = uint32(v), true
 }
 
+// rsMethodHandler follows rs_forwarding_handler() (`lvs_method` in a real server).
 func (p *parser) rsMethodHandler(toks []string) {
 	b := p.curVS()
 	rs := b.rs[len(b.rs)-1]
 	rs.Method = p.forwarding(toks, rs.Method, "real")
 }
 
+// sorryHandler follows ssvr_handler() and alloc_ssvr(): a sorry server keepalived cannot read is
+// skipped (there is no block to skip).
 func (p *parser) sorryHandler(toks []string) {
 	b := p.curVS()
 	s, ok := p.newServer(toks, "sorry_server", b.method)
@@ -290,6 +313,7 @@ func (p *parser) sorryHandler(toks []string) {
 	b.sorry = s
 }
 
+// sorryMethodHandler follows ss_forwarding_handler() (`sorry_server_lvs_method`).
 func (p *parser) sorryMethodHandler(toks []string) {
 	b := p.curVS()
 	if b.sorry == nil {
@@ -299,6 +323,7 @@ func (p *parser) sorryMethodHandler(toks []string) {
 	b.sorry.Method = p.forwarding(toks, b.sorry.Method, "sorry")
 }
 
+// sorryInhibitHandler follows ssvri_handler(); it changes nothing the reader returns.
 func (p *parser) sorryInhibitHandler([]string) {
 	if p.curVS().sorry == nil {
 		p.warnf("sorry_server_inhibit used before or without sorry_server; keepalived ignores it")

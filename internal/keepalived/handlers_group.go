@@ -13,7 +13,8 @@ type vsgBuild struct {
 	fwmarkNoFamily bool
 }
 
-// vsgHandler reads a virtual_server_group block: its lines are values, not keywords.
+// vsgHandler follows vsg_handler() and alloc_value_block(): a virtual_server_group block, whose lines
+// are values, not keywords. A group left without entries is removed.
 func (p *parser) vsgHandler(toks []string) {
 	g := &vsgBuild{g: &Group{Pos: p.linePos(), Name: toks[1]}}
 	if len(toks) > 2 {
@@ -67,6 +68,9 @@ func (p *parser) vsgHandler(toks []string) {
 	}
 }
 
+// vsgEntry follows alloc_vsg_entry(): `fwmark N [inet|inet6]`, or an address, range
+// (ADDRESS-LAST or ADDRESS-ADDRESS) or prefix with a port. An entry keepalived cannot use is
+// skipped with a warning; the group keeps the others.
 func (p *parser) vsgEntry(g *vsgBuild, toks []string) {
 	e := GroupEntry{Pos: p.linePos()}
 	if toks[0] == "fwmark" {
@@ -184,6 +188,7 @@ func (p *parser) vsgEntry(g *vsgBuild, toks []string) {
 	g.g.Entries = append(g.g.Entries, e)
 }
 
+// lastOfPrefix is the last address of a prefix (the end of a CIDR group entry).
 func lastOfPrefix(p netip.Prefix) netip.Addr {
 	a := p.Addr()
 	if a.Is4() {

@@ -157,6 +157,7 @@ func (p *parser) finish(cfg *Config) {
 	}
 }
 
+// serverKind names a real or sorry server in messages.
 func serverKind(rs *RealServer) string {
 	if rs.Sorry {
 		return "sorry server"
@@ -164,6 +165,8 @@ func serverKind(rs *RealServer) string {
 	return "real server"
 }
 
+// fixPort follows validate_check_config(): DR and TUN real (and sorry) servers take the virtual
+// server's port, NAT ones without a port too, and a fwmark service's servers have none.
 func (p *parser) fixPort(vs *VirtualServer, rs *RealServer, what string) {
 	if rs.Method == MethodNAT {
 		if !vs.HasFwmark && rs.Port == 0 {
