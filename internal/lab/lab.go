@@ -39,7 +39,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -188,7 +187,7 @@ func (c Config) Run(ctx context.Context) ([]byte, error) {
 	}
 	cmd := exec.Command(qemu, args...)
 	cmd.Stdin = nil
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = qemuProcAttr()
 	console := &tail{max: 64 << 10}
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw

@@ -2,14 +2,12 @@ package lab
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -47,16 +45,16 @@ func lockTurn(ctx context.Context, cache string, waiting func(holder string, ahe
 			return giveUp(err)
 		}
 		if ahead == 0 {
-			err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-			if err == nil {
+			busy, err := tryLock(f)
+			if err != nil {
+				return giveUp(fmt.Errorf("lock %s: %w", path, err))
+			}
+			if !busy {
 				os.Remove(ticket)
 				if err := f.Truncate(0); err == nil {
 					_, _ = f.WriteAt([]byte(desc), 0)
 				}
 				return func() { _ = f.Truncate(0); f.Close() }, nil
-			}
-			if !errors.Is(err, syscall.EWOULDBLOCK) {
-				return giveUp(fmt.Errorf("lock %s: %w", path, err))
 			}
 		}
 		if ahead != lastAhead && waiting != nil {
@@ -93,7 +91,7 @@ func ticketsAhead(queue, me string) (int, error) {
 		}
 		_, pidText, _ := strings.Cut(name, "-")
 		pid, err := strconv.Atoi(pidText)
-		if err != nil || syscall.Kill(pid, 0) == syscall.ESRCH {
+		if err != nil || processGone(pid) {
 			os.Remove(filepath.Join(queue, name))
 			continue
 		}

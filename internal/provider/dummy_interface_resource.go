@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -22,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/vip-manager/terraform-provider-vip/internal/target"
+	"github.com/vip-manager/terraform-provider-vip/internal/target/netlinkhost"
 )
 
 var (
@@ -31,10 +33,15 @@ var (
 )
 
 // NewDummyInterfaceResource returns the vip_dummy_interface resource.
-func NewDummyInterfaceResource() resource.Resource { return &dummyInterfaceResource{} }
+func NewDummyInterfaceResource() resource.Resource {
+	return &dummyInterfaceResource{localMode: netlinkhost.CheckPlatform(runtime.GOOS)}
+}
 
 type dummyInterfaceResource struct {
 	data *providerData
+	// localMode is nil where a resource without host can manage this machine (Linux), else the
+	// error its plan fails with (see ModifyPlan).
+	localMode error
 }
 
 type dummyInterfaceModel struct {

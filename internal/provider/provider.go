@@ -4,22 +4,28 @@ package provider
 
 import (
 	"context"
+	"runtime"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+
+	"github.com/vip-manager/terraform-provider-vip/internal/target/netlinkhost"
 )
 
 var _ provider.Provider = (*vipProvider)(nil)
 
 // New returns a constructor of the provider, as providerserver expects.
 func New(version string) func() provider.Provider {
-	return func() provider.Provider { return &vipProvider{version: version} }
+	return func() provider.Provider { return &vipProvider{version: version, goos: runtime.GOOS} }
 }
 
 type vipProvider struct {
 	version string
+	// goos is the system the provider runs on (runtime.GOOS; tests set others): local mode, a
+	// vip_dummy_interface without host, works only on Linux.
+	goos string
 }
 
 type vipProviderModel struct {
@@ -57,8 +63,9 @@ func (p *vipProvider) Configure(ctx context.Context, req provider.ConfigureReque
 }
 
 func (p *vipProvider) Resources(context.Context) []func() resource.Resource {
+	localMode := netlinkhost.CheckPlatform(p.goos)
 	return []func() resource.Resource{
-		NewDummyInterfaceResource,
+		func() resource.Resource { return &dummyInterfaceResource{localMode: localMode} },
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -193,7 +192,9 @@ func (s *Server) Stop() {
 		return
 	}
 	for _, pid := range descendants(s.cmd.Process.Pid) {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Kill()
+		}
 	}
 	_ = s.cmd.Process.Kill()
 	<-s.exited

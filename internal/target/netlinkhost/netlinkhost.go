@@ -1,6 +1,5 @@
-// Package netlinkhost is the Target for this machine: rtnetlink through
-// github.com/vishvananda/netlink for links and addresses, /proc/sys for the sysctls. It works in
-// the network namespace of the thread that calls it.
+//go:build linux
+
 package netlinkhost
 
 import (

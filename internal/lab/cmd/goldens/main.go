@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command goldens regenerates the keepalived oracle's golden files: for every NAME.conf in the
 // corpus directory it runs the real keepalived inside the kernel lab (one guest boot for all of
 // them, ip_vs loaded, working directory = the corpus directory) and writes NAME.conf.golden.
