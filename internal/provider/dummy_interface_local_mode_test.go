@@ -48,7 +48,7 @@ resource "vip_dummy_interface" "local" {
 }
 `
 
-func TestDummyInterfaceLocalModeNeedsLinux(t *testing.T) {
+func TestAccDummyInterfaceLocalModeNeedsLinux(t *testing.T) {
 	for _, goos := range []string{"darwin", "windows", "freebsd"} {
 		t.Run(goos, func(t *testing.T) {
 			resource.UnitTest(t, resource.TestCase{
@@ -77,7 +77,7 @@ func TestDummyInterfaceLocalModeNeedsLinux(t *testing.T) {
 }
 
 // On Linux the same local resource plans a create: the check adds nothing there.
-func TestDummyInterfaceLocalModeOnLinux(t *testing.T) {
+func TestAccDummyInterfaceLocalModeOnLinux(t *testing.T) {
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: providerOn("linux"),
 		Steps: []resource.TestStep{{
