@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -351,4 +352,68 @@ func TestKeepalivedConfigSkippedEntryWarnings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKeepalivedConfigCorpus reads every configuration of the reader's corpus through the data
+// source (as Terraform would, without starting it: the corpus has over a hundred configs). Each
+// has a golden made by the real keepalived (internal/keepalived/testdata/corpus/GOLDENS.md):
+// - where keepalived runs with the config, the data source returns no error without strict;
+// - where keepalived also complains about a line of it, strict = true returns an error;
+// - where keepalived exits, the data source returns an error.
+func TestKeepalivedConfigCorpus(t *testing.T) {
+	dir, err := filepath.Abs(filepath.Join("..", "keepalived", "testdata", "corpus"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	confs, err := filepath.Glob(filepath.Join(dir, "*.conf"))
+	if err != nil || len(confs) < 100 {
+		t.Fatalf("%d corpus configs, %v", len(confs), err)
+	}
+	complaint := regexp.MustCompile(`(?m)^\([^:()]+: Line [0-9]+\) `)
+	runs, strictErrors := 0, 0
+	for _, conf := range confs {
+		golden, err := os.ReadFile(conf + ".golden")
+		if err != nil {
+			continue // the reader's corpus test reports configs without a golden
+		}
+		data, err := os.ReadFile(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := "vip-lab" // keepalived's config id in the lab unless the config names one
+		if first, _, _ := strings.Cut(string(data), "\n"); strings.HasPrefix(first, "# oracle-args:") {
+			if f := strings.Fields(first); len(f) > 3 && f[2] == "-i" {
+				id = f[3]
+			}
+		}
+		runsWith := regexp.MustCompile(`(?m)^# result: (started|idle)`).Match(golden)
+		for _, strict := range []bool{false, true} {
+			resp := readKeepalivedConfig(t, map[string]tftypes.Value{
+				"path":      tftypes.NewValue(tftypes.String, conf),
+				"config_id": tftypes.NewValue(tftypes.String, id),
+				"strict":    tftypes.NewValue(tftypes.Bool, strict),
+			})
+			var errs []string
+			for _, d := range resp.Diagnostics {
+				if d.Severity == tfprotov6.DiagnosticSeverityError {
+					errs = append(errs, d.Summary)
+				}
+			}
+			switch {
+			case !runsWith && len(errs) == 0:
+				t.Errorf("%s (strict=%v): keepalived exits on it, the data source returned no error", filepath.Base(conf), strict)
+			case runsWith && !strict && len(errs) > 0:
+				t.Errorf("%s: keepalived runs with it, the data source returned errors without strict: %q", filepath.Base(conf), errs)
+			case runsWith && strict && complaint.Match(golden) && len(errs) == 0:
+				t.Errorf("%s: keepalived complains about it, strict = true returned no error", filepath.Base(conf))
+			}
+			if runsWith && !strict {
+				runs++
+			}
+			if runsWith && strict && len(errs) > 0 {
+				strictErrors++
+			}
+		}
+	}
+	t.Logf("%d corpus configs keepalived runs with, all read without error; %d of them refused with strict = true", runs, strictErrors)
 }
