@@ -23,6 +23,9 @@ type Spec struct {
 	// Originals are the ARP sysctl values found before this provider first changed them, as kept
 	// in the resource's private state.
 	Originals Originals
+	// Persist: the boot files recreate the interface at boot (see persist.go); when false, the
+	// interface's boot files are removed if present.
+	Persist bool
 }
 
 // Result is what a host has after Converge, as far as it is known, also when Converge fails.
@@ -34,6 +37,9 @@ type Result struct {
 	// Unknown is true when a transport failure left the outcome of the apply unknown; the other
 	// fields then describe the host before the apply.
 	Unknown bool
+	// Persisted is true when the boot files recreate the interface as Spec asked (Spec.Persist
+	// and every boot file written).
+	Persisted bool
 }
 
 // ARPSysctls lists the ARP sysctls of interfaces, arp_ignore before arp_announce.
@@ -202,7 +208,10 @@ func peers(obs Observation, self IfName) (covered map[string]bool, orig Original
 // PlanConverge computes the steps that bring obs to spec, in the order that never exposes a VIP
 // without ARP suppression and never drops a VIP that stays: create the dummy, mark it, keep its
 // IPv4 secondaries from being flushed with their primary, set it up, set the ARP sysctls, add
-// new addresses, remove old ones, then restore the ARP sysctls of interfaces no longer listed.
+// new addresses, write (or remove) the boot files, remove old addresses, then restore the ARP
+// sysctls of interfaces no longer listed. The boot files sit between the additions and the
+// removals, so that a reboot at any point brings back a set the host held with ARP suppressed,
+// and never an address that was removed.
 func PlanConverge(spec Spec, obs Observation) (Plan, error) {
 	if err := spec.Validate(); err != nil {
 		return Plan{}, err
@@ -299,8 +308,13 @@ func PlanConverge(spec Spec, obs Observation) (Plan, error) {
 		}
 		adds = append(adds, Step{Op: OpAddAddress, Prefix: p})
 	}
+	boot, err := PlanBoot(spec, alias, obs.Boot)
+	if err != nil {
+		return Plan{}, err
+	}
 	steps = append(steps, early...)
 	steps = append(steps, adds...)
+	steps = append(steps, boot...)
 	steps = append(steps, dels...)
 
 	// Interfaces dropped from arp_interfaces get their original values back, after the addresses
@@ -349,6 +363,7 @@ func Converge(ctx context.Context, t Target, spec Spec) (Result, error) {
 	}
 	if len(plan.Steps) == 0 {
 		res.Originals = plan.Originals
+		res.Persisted = spec.Persist
 		return res, nil
 	}
 	applyErr := t.Apply(ctx, spec.Name, plan.Steps)
@@ -361,6 +376,8 @@ func Converge(ctx context.Context, t Target, spec Spec) (Result, error) {
 	if se != nil {
 		done = plan.Steps[:se.Index]
 	}
+	// Persisted when every boot step (none, if the files matched) is done.
+	res.Persisted = spec.Persist && !slices.ContainsFunc(plan.Steps[len(done):], isBootStep)
 	// Originals of sysctls that were (or may have been) written are kept even when the apply
 	// failed, so that a destroy can still restore them.
 	res.Originals = plan.Originals
@@ -437,8 +454,9 @@ func simulate(link Link, steps []Step) (exists bool, addrs []netip.Prefix) {
 	return exists, addrs
 }
 
-// Destroy removes the dummy interface name, then restores the ARP sysctls in orig (plus those
-// its alias records) to their original values, except those another managed dummy still needs.
+// Destroy removes the boot files of name (and the shared ones with the last of them), then the
+// dummy interface name, then restores the ARP sysctls in orig (plus those its alias records) to
+// their original values, except those another managed dummy still needs.
 // It refuses to delete a link that is not a dummy.
 func Destroy(ctx context.Context, t Target, name IfName, orig Originals) error {
 	if _, err := ParseIfName(string(name)); err != nil {
@@ -472,7 +490,8 @@ func Destroy(ctx context.Context, t Target, name IfName, orig Originals) error {
 		}
 	}
 	covered, _ := peers(obs, name)
-	var steps []Step
+	// The boot files go first, so that a reboot during the destroy never brings the interface back.
+	steps := removeBoot(name, obs.Boot)
 	if obs.Link.Exists {
 		// The link goes first: its VIPs go with it, before ARP suppression is relaxed.
 		steps = append(steps, Step{Op: OpDeleteLink})

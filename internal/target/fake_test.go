@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/netip"
+	"path"
 	"slices"
 )
 
@@ -27,10 +29,14 @@ type fakeHost struct {
 	applies    [][]Step
 	observes   int
 	failAfterN int // fail Apply with a transport error when > 0 and this many steps ran
+	boot       BootFiles
+	readOnlyFS map[string]bool // directories whose files cannot be written
+	reloads    int
 }
 
 func newFakeHost() *fakeHost {
-	h := &fakeHost{links: map[IfName]*fakeLink{}, sysctls: map[Sysctl]int{}, readOnly: map[Sysctl]bool{}, nextIndex: 10}
+	h := &fakeHost{links: map[IfName]*fakeLink{}, sysctls: map[Sysctl]int{}, readOnly: map[Sysctl]bool{}, nextIndex: 10,
+		boot: BootFiles{Systemd: true, Files: map[string]string{}, Links: map[string]string{}}, readOnlyFS: map[string]bool{}}
 	for _, ifn := range []string{"all", "default", "eth0"} {
 		h.sysctls[Sysctl{ifn, KeyARPIgnore}] = 0
 		h.sysctls[Sysctl{ifn, KeyARPAnnounce}] = 0
@@ -55,6 +61,8 @@ func (h *fakeHost) Observe(_ context.Context, name IfName, sysctls []Sysctl) (Ob
 			obs.Managed[n] = l.alias
 		}
 	}
+	obs.Boot = BootFiles{Systemd: h.boot.Systemd, NetworkManager: h.boot.NetworkManager,
+		Files: maps.Clone(h.boot.Files), Links: maps.Clone(h.boot.Links)}
 	return obs, nil
 }
 
@@ -74,6 +82,26 @@ func (h *fakeHost) Apply(_ context.Context, name IfName, steps []Step) error {
 }
 
 func (h *fakeHost) step(name IfName, s Step) error {
+	if err := ValidateBootStep(s); err != nil {
+		return err
+	}
+	switch s.Op {
+	case OpWriteFile, OpSymlink, OpRemoveFile:
+		if h.readOnlyFS[path.Dir(s.Path)] {
+			return fmt.Errorf("open %s: read-only file system", s.Path)
+		}
+		delete(h.boot.Files, s.Path)
+		delete(h.boot.Links, s.Path)
+		if s.Op == OpWriteFile {
+			h.boot.Files[s.Path] = s.Content
+		} else if s.Op == OpSymlink {
+			h.boot.Links[s.Path] = s.Content
+		}
+		return nil
+	case OpDaemonReload:
+		h.reloads++
+		return nil
+	}
 	l := h.links[name]
 	if l == nil && s.Op != OpCreateDummy && s.Op != OpSetSysctl {
 		return fmt.Errorf("no such device")

@@ -28,6 +28,8 @@ type Observation struct {
 	// observed link itself) to that alias: how this provider marks the dummies it manages, so that
 	// one resource knows which ARP sysctls another still needs, and what they were before.
 	Managed map[IfName]string
+	// Boot is what the host has of the files persist writes (see persist.go).
+	Boot BootFiles
 }
 
 // Link is one network interface as the kernel reports it.
@@ -82,6 +84,10 @@ const (
 	OpDelAddress                // remove Step.Prefix from the link
 	OpDeleteLink                // delete the link
 	OpSetAlias                  // set the link's alias (IFLA_IFALIAS) to Step.Alias, validated with ValidAlias
+	OpWriteFile                 // write Step.Content to Step.Path (mode 0644, parents created), through a temporary file renamed over it
+	OpSymlink                   // make Step.Path a symbolic link to Step.Content, through a temporary link renamed over it
+	OpRemoveFile                // remove Step.Path; a missing file is no error
+	OpDaemonReload              // systemctl daemon-reload
 )
 
 func (o Op) String() string {
@@ -100,6 +106,14 @@ func (o Op) String() string {
 		return "delete link"
 	case OpSetAlias:
 		return "set link alias"
+	case OpWriteFile:
+		return "write"
+	case OpSymlink:
+		return "link"
+	case OpRemoveFile:
+		return "remove"
+	case OpDaemonReload:
+		return "systemctl daemon-reload"
 	}
 	return fmt.Sprintf("op(%d)", int(o))
 }
@@ -111,6 +125,10 @@ type Step struct {
 	Value  int
 	Prefix netip.Prefix
 	Alias  string
+	// Path and Content are the file and its content (OpWriteFile), or the link and its target
+	// (OpSymlink); Path alone for OpRemoveFile. Checked with BootPathAllowed and ValidBootContent.
+	Path    string
+	Content string
 }
 
 func (s Step) String() string {
@@ -121,6 +139,10 @@ func (s Step) String() string {
 		return fmt.Sprintf("%s %s", s.Op, s.Prefix)
 	case OpSetAlias:
 		return fmt.Sprintf("%s %q", s.Op, s.Alias)
+	case OpWriteFile, OpRemoveFile:
+		return fmt.Sprintf("%s %s", s.Op, s.Path)
+	case OpSymlink:
+		return fmt.Sprintf("%s %s -> %s", s.Op, s.Path, s.Content)
 	}
 	return s.Op.String()
 }
@@ -163,4 +185,25 @@ func ParseIfName(s string) (IfName, error) {
 		}
 	}
 	return IfName(s), nil
+}
+
+// ValidateBootStep checks a file step before a target runs it: the path is one this provider
+// owns, the content is plain text, a link target is the unit's relative name.
+func ValidateBootStep(s Step) error {
+	switch s.Op {
+	case OpWriteFile:
+		if !BootPathAllowed(s.Path) || s.Path == BootWantsPath {
+			return fmt.Errorf("%s is not a file this provider writes", s.Path)
+		}
+		return ValidBootContent(s.Content)
+	case OpSymlink:
+		if s.Path != BootWantsPath || s.Content != "../"+BootUnitName {
+			return fmt.Errorf("link %s -> %s is not one this provider makes", s.Path, s.Content)
+		}
+	case OpRemoveFile:
+		if !BootPathAllowed(s.Path) {
+			return fmt.Errorf("%s is not a file this provider writes", s.Path)
+		}
+	}
+	return nil
 }

@@ -31,9 +31,9 @@ func New() Host { return Host{} }
 // addresses changed while it was read).
 const dumpRetries = 5
 
-// Observe reads the link, every link's alias (to find the dummies this provider manages) and the
-// sysctls: two netlink dumps (links, addresses), one for addresses only when the link exists,
-// and one small file read per sysctl.
+// Observe reads the link, every link's alias (to find the dummies this provider manages), the
+// boot files persist writes, and the sysctls: two netlink dumps (links, addresses), one for
+// addresses only when the link exists, and one small file read per sysctl and boot file.
 func (Host) Observe(ctx context.Context, name target.IfName, sysctls []target.Sysctl) (target.Observation, error) {
 	if _, err := target.ParseIfName(string(name)); err != nil {
 		return target.Observation{}, err
@@ -80,6 +80,9 @@ func (Host) Observe(ctx context.Context, name target.IfName, sysctls []target.Sy
 				obs.Link.Addresses = append(obs.Link.Addresses, p)
 			}
 		}
+	}
+	if obs.Boot, err = observeBoot(); err != nil {
+		return obs, err
 	}
 	for _, sc := range sysctls {
 		if err := ctx.Err(); err != nil {
@@ -223,6 +226,8 @@ func (Host) Apply(ctx context.Context, name target.IfName, steps []target.Step) 
 			}
 		case target.OpSetSysctl:
 			err = writeSysctl(s.Sysctl, s.Value)
+		case target.OpWriteFile, target.OpSymlink, target.OpRemoveFile, target.OpDaemonReload:
+			err = applyBoot(ctx, s)
 		case target.OpAddAddress, target.OpDelAddress:
 			var l netlink.Link
 			if l, err = getLink(); err == nil {
@@ -265,6 +270,8 @@ func validate(s target.Step) error {
 		return target.ValidAlias(s.Alias)
 	case target.OpAddAddress, target.OpDelAddress:
 		return target.ValidPrefix(s.Prefix)
+	case target.OpWriteFile, target.OpSymlink, target.OpRemoveFile:
+		return target.ValidateBootStep(s)
 	}
 	return nil
 }

@@ -12,6 +12,9 @@
 #   alias TEXT                         apply: set the link alias
 #   sysctl IF KEY VALUE                apply: write net.ipv4.conf.IF.KEY
 #   add PREFIX | del PREFIX            apply: add or remove an address
+#   write PATH N, then N lines "|TEXT" apply: write a boot file (persist), through a temporary file
+#   symlink PATH TARGET | remove PATH  apply: enable the boot unit, remove a boot file
+#   reload                             apply: systemctl daemon-reload
 #   end
 #
 # The whole request is read and every field checked against a fixed character set before
@@ -21,6 +24,8 @@
 # Output (stdout), one item per line:
 #   vip-helper 1                        first line: the helper runs
 #   json / <ip -d -j addr show> / endjson, then "sysctl IF KEY VALUE" ("-" when absent)   (observe)
+#   then the boot files: "boot systemd", "boot nm", "link PATH TARGET", "file PATH" followed by
+#   its lines as "|TEXT" (a last line without newline as "~TEXT") and "endfile"           (observe)
 #   fail INDEX, then "msg TEXT" lines                                                   (apply)
 #   error CODE TEXT                     the request was refused or ip is unusable; nothing done
 #   done                                last line of a complete run
@@ -81,6 +86,39 @@ valid_alias() {
 	[ ${#1} -le 255 ]
 }
 
+# The boot files of persist (see internal/target/persist.go): fixed paths, or fixed patterns
+# around a valid interface name.
+boot_unit=vip-dummy-interfaces.service
+boot_wants=/etc/systemd/system/sysinit.target.wants/$boot_unit
+valid_path() {
+	case $1 in
+	/etc/systemd/system/$boot_unit | $boot_wants | /etc/sysctl.d/99-vip-dummy-interfaces.conf | /etc/vip-dummy-interfaces/boot.sh) return 0 ;;
+	/etc/vip-dummy-interfaces/*.conf) m=${1#/etc/vip-dummy-interfaces/} m=${m%.conf} ;;
+	/etc/systemd/network/00-vip-*.network) m=${1#/etc/systemd/network/00-vip-} m=${m%.network} ;;
+	/etc/NetworkManager/conf.d/vip-*.conf) m=${1#/etc/NetworkManager/conf.d/vip-} m=${m%.conf} ;;
+	*) return 1 ;;
+	esac
+	valid_name "$m"
+}
+
+check_content_line() {
+	case $1 in
+	"|"*) ;;
+	*) return 1 ;;
+	esac
+	case $1 in
+	*[![:print:]"	"]*) return 1 ;;
+	esac
+	[ ${#1} -le 4097 ]
+}
+
+valid_count() {
+	case $1 in
+	"" | 0 | *[!0123456789]*) return 1 ;;
+	esac
+	[ ${#1} -le 5 ]
+}
+
 # Read and check the whole request.
 IFS= read -r line || die proto "empty request"
 [ "$line" = "vip-helper 1" ] || die proto "unsupported protocol (the provider and helper differ)"
@@ -99,13 +137,24 @@ done
 ifname=$1
 ops=
 n=2
+pending=0
 while :; do
 	n=$((n + 1))
 	IFS= read -r line || die proto "request ends before its end line"
+	if [ "$pending" -gt 0 ]; then
+		check_content_line "$line" || die proto "request line $n is not a content line of plain text"
+		ops=$ops$line$nl
+		pending=$((pending - 1))
+		continue
+	fi
 	IFS=" "
 	set -- $line
 	ok=1
 	case $mode:$1 in
+	apply:write) [ $# -eq 3 ] && valid_path "$2" && valid_count "$3" && pending=$3 || ok= ;;
+	apply:symlink) [ $# -eq 3 ] && [ "$2" = "$boot_wants" ] && [ "$3" = "../$boot_unit" ] || ok= ;;
+	apply:remove) [ $# -eq 2 ] && valid_path "$2" || ok= ;;
+	apply:reload) [ $# -eq 1 ] || ok= ;;
 	*:end)
 		[ $# -eq 1 ] || die proto "request line $n is malformed"
 		break
@@ -122,6 +171,55 @@ while :; do
 done
 
 command -v ip >/dev/null 2>&1 || die noip "no ip command (install iproute2)"
+
+# observe_boot reports the boot files persist writes: every file at a fixed path or matching a
+# pattern of valid_path, whatever interface it is for.
+observe_boot() {
+	[ -d /run/systemd/system ] && echo "boot systemd"
+	[ -d /etc/NetworkManager ] && echo "boot nm"
+	set +f
+	for p in /etc/systemd/system/$boot_unit $boot_wants /etc/sysctl.d/99-vip-dummy-interfaces.conf \
+		/etc/vip-dummy-interfaces/boot.sh /etc/vip-dummy-interfaces/*.conf /etc/systemd/network/00-vip-*.network \
+		/etc/NetworkManager/conf.d/vip-*.conf; do
+		valid_path "$p" || continue
+		if [ -L "$p" ]; then
+			echo "link $p $(readlink "$p")"
+		elif [ -f "$p" ]; then
+			echo "file $p"
+			l=
+			while IFS= read -r l; do echo "|$l"; done <"$p"
+			[ -n "$l" ] && echo "~$l"
+			echo endfile
+		fi
+	done
+	set -f
+}
+
+# Boot file steps of apply (persist). A file is written to a temporary name in its directory and
+# renamed over the file, so that a crash leaves the old file or the new one.
+write_file() {
+	d=${1%/*}
+	tmp=$d/.${1##*/}.tmp-$$
+	err=$({ mkdir -p "$d" && printf "%s" "$2" >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" "$1"; } 2>&1) || {
+		rm -f "$tmp"
+		fail "$i" "writing $1: $err"
+	}
+}
+link_file() {
+	d=${1%/*}
+	tmp=$d/.${1##*/}.tmp-$$
+	err=$({ mkdir -p "$d" && rm -f "$tmp" && ln -s "$2" "$tmp" && mv -f "$tmp" "$1"; } 2>&1) || {
+		rm -f "$tmp"
+		fail "$i" "linking $1: $err"
+	}
+}
+boot_step() {
+	case $1 in
+	remove) err=$(rm -f "$2" 2>&1) || fail "$i" "removing $2: $err" ;;
+	symlink) link_file "$2" "$3" ;;
+	reload) err=$(systemctl daemon-reload </dev/null 2>&1) || fail "$i" "systemctl daemon-reload: $err" ;;
+	esac
+}
 
 if [ "$mode" = observe ]; then
 	out=$(ip -d -j addr show </dev/null 2>&1) || {
@@ -147,6 +245,7 @@ if [ "$mode" = observe ]; then
 			echo "sysctl $2 $3 -"
 		fi
 	done
+	observe_boot
 	echo done
 	exit 0
 fi
@@ -171,10 +270,29 @@ queue() {
 	batch=$batch$1$nl
 }
 IFS=$nl
+wpending=0
 for op in $ops; do
+	if [ "$wpending" -gt 0 ]; then
+		content=$content${op#|}$nl
+		wpending=$((wpending - 1))
+		if [ "$wpending" -eq 0 ]; then
+			write_file "$wpath" "$content"
+			i=$((i + 1))
+		fi
+		continue
+	fi
 	IFS=" "
 	set -- $op
 	case $1 in
+	write)
+		flush
+		wpath=$2 wpending=$3 content=
+		continue
+		;;
+	symlink | remove | reload)
+		flush
+		boot_step "$@"
+		;;
 	create)
 		flush
 		err=$(ip link add name "$ifname" type dummy </dev/null 2>&1) || fail "$i" "$err"

@@ -386,6 +386,10 @@ func EncodeApply(ifname target.IfName, steps []target.Step) ([]byte, error) {
 			if s.Op == target.OpDelAddress {
 				line = "del " + s.Prefix.String()
 			}
+		case target.OpWriteFile, target.OpSymlink, target.OpRemoveFile, target.OpDaemonReload:
+			if err = target.ValidateBootStep(s); err == nil {
+				line = encodeBootStep(s)
+			}
 		default:
 			err = fmt.Errorf("unknown step %v", s.Op)
 		}
@@ -420,6 +424,7 @@ type hostView struct {
 	links   map[string]ipLink
 	managed map[target.IfName]string
 	sysctls map[target.Sysctl]int // the asked sysctls that exist on the host
+	boot    target.BootFiles
 }
 
 // parseObserve reads the helper's observe answer.
@@ -443,7 +448,12 @@ func parseObserve(out []byte) (*hostView, error) {
 			}
 		}
 	}
-	for _, line := range strings.Split(s[end+len("\nendjson\n"):], "\n") {
+	rest := s[end+len("\nendjson\n"):]
+	var err error
+	if v.boot, err = parseBoot(rest); err != nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(rest, "\n") {
 		f := strings.Fields(line)
 		if len(f) != 4 || f[0] != "sysctl" || f[3] == "-" {
 			continue
@@ -460,7 +470,9 @@ func parseObserve(out []byte) (*hostView, error) {
 // observation is ifname's part of the view, with only the sysctls asked. It shares nothing
 // mutable with the view, which other reads use too.
 func (v *hostView) observation(ifname target.IfName, sysctls []target.Sysctl) (target.Observation, error) {
-	obs := target.Observation{Sysctls: map[target.Sysctl]int{}, Managed: maps.Clone(v.managed)}
+	obs := target.Observation{Sysctls: map[target.Sysctl]int{}, Managed: maps.Clone(v.managed),
+		Boot: target.BootFiles{Systemd: v.boot.Systemd, NetworkManager: v.boot.NetworkManager,
+			Files: maps.Clone(v.boot.Files), Links: maps.Clone(v.boot.Links)}}
 	for _, sc := range sysctls {
 		if n, ok := v.sysctls[sc]; ok {
 			obs.Sysctls[sc] = n

@@ -1,0 +1,88 @@
+package sshhost
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vip-manager/terraform-provider-vip/internal/target"
+)
+
+// TestHelperRefusesHostileBootSteps: file steps that reach other files, smuggle content or break
+// the line framing are refused as a whole, before anything runs.
+func TestHelperRefusesHostileBootSteps(t *testing.T) {
+	canary := filepath.Join(t.TempDir(), "pwned")
+	state := target.StatePath("vip0")
+	bad := []string{
+		"vip-helper 1\napply vip0\nwrite /etc/passwd 1\n|root::0:0::/:/bin/sh\nend\n",
+		"vip-helper 1\napply vip0\nwrite /etc/vip-dummy-interfaces/../passwd.conf 1\n|x\nend\n",
+		"vip-helper 1\napply vip0\nwrite /etc/vip-dummy-interfaces/a/b.conf 1\n|x\nend\n",
+		"vip-helper 1\napply vip0\nwrite " + state + " 2\n|one line only\nend\n",            // count too high: end is no content
+		"vip-helper 1\napply vip0\nwrite " + state + " 1\n|x\n|y\nend\n",                    // count too low: |y is no op
+		"vip-helper 1\napply vip0\nwrite " + state + " 1\nx\nend\n",                         // content without |
+		"vip-helper 1\napply vip0\nwrite " + state + " 1\n|\x1b[2J\nend\n",                  // control character
+		"vip-helper 1\napply vip0\nwrite " + state + " 1\n|caf\xc3\xa9\nend\n",              // non-ASCII
+		"vip-helper 1\napply vip0\nwrite " + state + " 0\nend\n",                            // empty
+		"vip-helper 1\napply vip0\nwrite " + state + " 1;touch " + canary + "\n|x\nend\n",   // injection in the count
+		"vip-helper 1\napply vip0\nsymlink " + target.BootWantsPath + " /etc/shadow\nend\n", // other link target
+		"vip-helper 1\napply vip0\nsymlink /etc/passwd ../" + target.BootUnitName + "\nend\n",
+		"vip-helper 1\napply vip0\nremove /etc/shadow\nend\n",
+		"vip-helper 1\napply vip0\nremove " + state + " now\nend\n",
+		"vip-helper 1\napply vip0\nreload now\nend\n",
+		"vip-helper 1\nobserve vip0\nremove " + state + "\nend\n", // apply op in observe
+	}
+	for _, sh := range shells(t, true) {
+		path, record := spy(t)
+		r := localRunner{shell: sh, path: path}
+		for _, req := range bad {
+			res, err := r.Run(context.Background(), "", Script, []byte(req))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ExitStatus != 3 || !bytes.Contains(res.Stdout, []byte("\nerror ")) {
+				t.Errorf("%s: request %q: exit %d, stdout %q, stderr %q; want refusal", sh, req, res.ExitStatus, res.Stdout, res.Stderr)
+			}
+			if _, err := os.Stat(canary); err == nil {
+				t.Fatalf("%s: request %q executed an injected command", sh, req)
+			}
+			if calls, err := os.ReadFile(record); err == nil {
+				t.Fatalf("%s: request %q ran ip: %s", sh, req, calls)
+			}
+		}
+	}
+}
+
+// TestBootStepsEncodeParse: what EncodeApply sends for a file is what the helper's observe answer
+// gives back, spaces, tabs and empty lines included.
+func TestBootStepsEncodeParse(t *testing.T) {
+	content := "# a  comment\n\n\tindented $(not run) 'q' \"d\" \\\nlast\n"
+	req, err := EncodeApply("vip0", []target.Step{
+		{Op: target.OpWriteFile, Path: target.StatePath("vip0"), Content: content},
+		{Op: target.OpSymlink, Path: target.BootWantsPath, Content: "../" + target.BootUnitName},
+		{Op: target.OpDaemonReload},
+		{Op: target.OpRemoveFile, Path: target.NMPath("vip0")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "write " + target.StatePath("vip0") + " 4\n|# a  comment\n|\n|\tindented $(not run) 'q' \"d\" \\\n|last\n"
+	if !strings.Contains(string(req), want) {
+		t.Fatalf("request:\n%s\nlacks:\n%s", req, want)
+	}
+	answer := "boot systemd\nfile " + target.StatePath("vip0") + "\n|# a  comment\n|\n|\tindented $(not run) 'q' \"d\" \\\n|last\nendfile\n" +
+		"file " + target.SysctlDPath + "\n|x\n~no newline\nendfile\nlink " + target.BootWantsPath + " ../" + target.BootUnitName + "\ndone\n"
+	bf, err := parseBoot(answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bf.Systemd || bf.NetworkManager || bf.Files[target.StatePath("vip0")] != content || bf.Files[target.SysctlDPath] != "x\nno newline" ||
+		bf.Links[target.BootWantsPath] != "../"+target.BootUnitName {
+		t.Fatalf("parsed %+v", bf)
+	}
+	if _, err := EncodeApply("vip0", []target.Step{{Op: target.OpWriteFile, Path: "/etc/passwd", Content: "x\n"}}); err == nil {
+		t.Error("EncodeApply accepted a write to /etc/passwd")
+	}
+}
