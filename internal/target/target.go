@@ -77,17 +77,17 @@ func (s Sysctl) String() string { return "net.ipv4.conf." + s.Interface + "." + 
 type Op int
 
 const (
-	OpCreateDummy Op = iota + 1 // create the link as kind dummy (an error if it exists), ideally with IPv6 addrgenmode none
-	OpSetUp                     // set the link up
-	OpSetSysctl                 // write Step.Value to Step.Sysctl
-	OpAddAddress                // add Step.Prefix to the link
-	OpDelAddress                // remove Step.Prefix from the link
-	OpDeleteLink                // delete the link
-	OpSetAlias                  // set the link's alias (IFLA_IFALIAS) to Step.Alias, validated with ValidAlias
-	OpWriteFile                 // write Step.Content to Step.Path (mode 0644, parents created), through a temporary file renamed over it
-	OpSymlink                   // make Step.Path a symbolic link to Step.Content, through a temporary link renamed over it
-	OpRemoveFile                // remove Step.Path; a missing file is no error
-	OpDaemonReload              // systemctl daemon-reload
+	OpCreateDummy  Op = iota + 1 // create the link as kind dummy (an error if it exists), ideally with IPv6 addrgenmode none
+	OpSetUp                      // set the link up
+	OpSetSysctl                  // write Step.Value to Step.Sysctl
+	OpAddAddress                 // add Step.Prefix to the link
+	OpDelAddress                 // remove Step.Prefix from the link
+	OpDeleteLink                 // delete the link
+	OpSetAlias                   // set the link's alias (IFLA_IFALIAS) to Step.Alias, validated with ValidAlias
+	OpWriteFile                  // write Step.Content to Step.Path (mode 0644, parents created), through a temporary file renamed over it
+	OpSymlink                    // make Step.Path a symbolic link to Step.Content, through a temporary link renamed over it
+	OpRemoveFile                 // remove Step.Path; a missing file is no error
+	OpDaemonReload               // systemctl daemon-reload
 )
 
 func (o Op) String() string {
