@@ -143,11 +143,22 @@ func getOriginals(ctx context.Context, get func(context.Context, string) ([]byte
 			continue
 		}
 		sc := target.Sysctl{Interface: rest[:i], Key: rest[i+1:]}
-		if sc.Validate() == nil {
+		if sc.Validate() == nil && validOriginal(sc.Key, v) {
 			orig[sc] = v
 		}
 	}
 	return orig, diags
+}
+
+// validOriginal range-checks a value about to be written back to a sysctl on destroy.
+func validOriginal(key string, v int) bool {
+	switch key {
+	case target.KeyARPIgnore:
+		return target.ValidARPIgnore(v) == nil
+	case target.KeyARPAnnounce:
+		return target.ValidARPAnnounce(v) == nil
+	}
+	return v == 0 || v == 1
 }
 
 func setOriginals(ctx context.Context, set func(context.Context, string, []byte) diag.Diagnostics, orig target.Originals) diag.Diagnostics {

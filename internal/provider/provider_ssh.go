@@ -265,6 +265,11 @@ func newProviderData(ctx context.Context, cfg vipProviderModel) (*providerData, 
 			diags.AddAttributeError(keyPath, "Cannot read the private key file", fmt.Sprintf("%v%s.", err, from(keyFileSrc)))
 		}
 		key = string(b)
+		if key != "" {
+			// Key material read from a file is as secret as ssh.private_key.
+			d.secrets = append(d.secrets, key)
+			ctx = d.logContext(ctx)
+		}
 		if cert == "" {
 			if b, err := os.ReadFile(keyFile + "-cert.pub"); err == nil {
 				cert, certSrc = string(b), keyFile+"-cert.pub"

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	"github.com/hashicorp/terraform-plugin-log/tflogtest"
 )
 
 // clearSSHEnv unsets every VIP_SSH_* variable and SSH_AUTH_SOCK for the test.
@@ -149,5 +152,31 @@ func TestSSHConfigInsecureWarns(t *testing.T) {
 	_, diags = newProviderData(context.Background(), vipProviderModel{SSH: &sshModel{InsecureIgnoreHostKey: types.BoolValue(true), HostKey: types.StringValue(string(hk))}})
 	if !diags.HasError() {
 		t.Fatal("pin and insecure together accepted")
+	}
+}
+
+// Key material read from ssh.private_key_file is masked in the provider's logs like an inline
+// ssh.private_key: a log line that quotes it shows only the mask.
+func TestSSHKeyFileMaskedInLogs(t *testing.T) {
+	clearSSHEnv(t)
+	priv, _ := keygen(t, "")
+	keyText, err := os.ReadFile(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	ctx := tflogtest.RootLogger(context.Background(), &logs)
+	d, diags := newProviderData(ctx, vipProviderModel{SSH: &sshModel{PrivateKeyFile: types.StringValue(priv)}})
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	ctx = d.logContext(ctx)
+	tflog.Info(ctx, "a careless line: "+string(keyText), map[string]any{"key": string(keyText)})
+	body := strings.Split(strings.TrimSpace(string(keyText)), "\n")[1]
+	if strings.Contains(logs.String(), body) {
+		t.Fatalf("the key read from private_key_file is in the log:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "a careless line") {
+		t.Fatalf("nothing was logged; the check proves nothing:\n%s", logs.String())
 	}
 }

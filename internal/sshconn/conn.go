@@ -52,14 +52,77 @@ func (e *ConnectionLostError) Error() string {
 func (e *ConnectionLostError) Unwrap() error { return e.Err }
 
 // SudoError says sudo refused to run the command: it wants a password, or the user may not use it.
+// Nothing ran.
 type SudoError struct {
-	Address, User, Message string
+	Address, User string
+	Helper        string // the installed helper's path (ssh.helper_path), "" when the helper is sent
+	Message       string // sudo's own words, control characters escaped
 }
 
 func (e *SudoError) Error() string {
-	return fmt.Sprintf("sudo on %s refused to run the helper for user %q without a password (%s): allow the user to run `sh` with NOPASSWD in sudoers, or connect as root and set ssh.sudo = false",
-		e.Address, e.User, e.Message)
+	allow := "allow the user to run `sh` with NOPASSWD in sudoers (or install the helper and set ssh.helper_path, which sudoers can allow alone)"
+	if e.Helper != "" {
+		allow = fmt.Sprintf("allow the user to run exactly %s as root with NOPASSWD in sudoers: %s ALL=(root) NOPASSWD: %s \"\"", e.Helper, e.User, e.Helper)
+	}
+	return fmt.Sprintf("sudo on %s refused to run the helper for user %q without a password (%s); nothing was changed: %s, or connect as root and set ssh.sudo = false",
+		e.Address, e.User, e.Message, allow)
 }
+
+// The most a remote command may print. The helper's answers are far smaller: an observe of a host
+// with 10,000 addresses is about 2 MB of `ip -j` output.
+const (
+	MaxStdout = 32 << 20
+	MaxStderr = 1 << 20
+)
+
+func limitOf(stream string) int {
+	if stream == "stderr" {
+		return MaxStderr
+	}
+	return MaxStdout
+}
+
+// OutputTooLargeError says a command printed more than the provider reads; it was killed and the
+// connection dropped. What it did before is unknown.
+type OutputTooLargeError struct {
+	Address string
+	Stream  string // "stdout" or "stderr"
+	Limit   int
+}
+
+func (e *OutputTooLargeError) Error() string {
+	return fmt.Sprintf("%s printed more than %d MiB on %s, far more than the helper ever does; the provider stopped reading and dropped the connection "+
+		"(check the login user's shell profile on %s, and that the host is the one you mean); the command may have done part of its work: read the host again (terraform plan) before retrying",
+		e.Address, e.Limit>>20, e.Stream, e.Address)
+}
+
+// cappedBuffer keeps at most limit bytes; the first write past it reports the stream on full
+// and fails, which stops the session's copy. The buffer is a field, not embedded: an embedded
+// bytes.Buffer's ReadFrom would let io.Copy bypass Write.
+type cappedBuffer struct {
+	buf   bytes.Buffer
+	name  string
+	limit int
+	full  chan<- string
+	over  bool
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.over {
+		return 0, errTooMuchOutput
+	}
+	if b.buf.Len()+len(p) > b.limit {
+		b.over = true
+		b.full <- b.name
+		return 0, errTooMuchOutput
+	}
+	return b.buf.Write(p)
+}
+
+// Bytes is what was written, up to the limit.
+func (b *cappedBuffer) Bytes() []byte { return b.buf.Bytes() }
+
+var errTooMuchOutput = errors.New("too much output")
 
 // Alive reports whether the connection is still believed usable.
 func (c *Conn) Alive() bool {
@@ -85,16 +148,45 @@ func (c *Conn) Close() error {
 // connection.
 var errSessionNotStarted = errors.New("session not started")
 
+// NotStarted reports whether err says the remote command never started (the session could not be
+// opened or started, or sudo refused it): nothing was changed on the host.
+func NotStarted(err error) bool {
+	var se *SudoError
+	return errors.Is(err, errSessionNotStarted) || errors.As(err, &se)
+}
+
 // ShellQuote quotes s for a POSIX shell as one word. It is used only for the provider's own fixed
 // helper program, never for user data.
 func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// command is the remote command line that runs program with sh: `sh -c '<program>'`, prefixed
-// with `sudo -n` when asked. Program is fixed text of the provider; data goes over stdin.
+// installedPrefix marks a program that is an installed file (see Installed): no shell program
+// text starts with a NUL byte.
+const installedPrefix = "\x00installed:"
+
+// Installed is the program that runs the executable file at path (absolute, checked by the
+// caller) itself, with no shell and no arguments: `sudo -n /path` under sudo, so that a sudoers
+// rule can allow exactly that file.
+func Installed(path string) string { return installedPrefix + path }
+
+// installedPath is the file an Installed program runs, "" for program text.
+func installedPath(program string) string {
+	path, _ := strings.CutPrefix(program, installedPrefix)
+	if path == program {
+		return ""
+	}
+	return path
+}
+
+// command is the remote command line that runs program: `sh -c '<program>'`, or the installed
+// file for an Installed program, prefixed with `sudo -n` when asked. Program is fixed text of the
+// provider; data goes over stdin.
 func (c *Conn) command(program string) string {
 	cmd := "sh -c " + ShellQuote(program)
+	if path := installedPath(program); path != "" {
+		cmd = ShellQuote(path)
+	}
 	if c.sudo {
 		cmd = "sudo -n " + cmd
 	}
@@ -122,24 +214,39 @@ func (c *Conn) Run(ctx context.Context, program string, stdin []byte) (*Result, 
 		return nil, err
 	}
 	defer sess.Close()
-	var stdout, stderr bytes.Buffer
+	tooMuch := make(chan string, 2)
+	stdout := &cappedBuffer{name: "stdout", limit: MaxStdout, full: tooMuch}
+	stderr := &cappedBuffer{name: "stderr", limit: MaxStderr, full: tooMuch}
 	sess.Stdin = bytes.NewReader(stdin)
-	sess.Stdout = &stdout
-	sess.Stderr = &stderr
+	sess.Stdout = stdout
+	sess.Stderr = stderr
 	if err := sess.Start(c.command(program)); err != nil {
 		_ = c.Close()
 		return nil, fmt.Errorf("starting the helper on %s: %v: %w", c.Address, err, errSessionNotStarted)
 	}
 	waited := make(chan error, 1)
 	go func() { waited <- sess.Wait() }()
+	var stream string
 	select {
 	case err = <-waited:
+		select { // the flood may have ended the run before its report was seen
+		case stream = <-tooMuch:
+		default:
+		}
+	case stream = <-tooMuch:
 	case <-ctx.Done():
 		// The host or the network stopped answering, or the caller gave up. The command may still
 		// run; the connection is not trusted any more, so the pool dials afresh next time.
 		_ = sess.Signal(ssh.SIGKILL)
 		_ = c.Close()
 		return nil, &ConnectionLostError{Address: c.Address, Err: fmt.Errorf("no answer within %s: %w", c.timeout, ctx.Err())}
+	}
+	if stream != "" {
+		// A host that floods the provider (compromised, or a shell profile gone wrong) must not
+		// take its memory: stop reading and drop the connection, as for a lost one.
+		_ = sess.Signal(ssh.SIGKILL)
+		_ = c.Close()
+		return nil, &OutputTooLargeError{Address: c.Address, Stream: stream, Limit: limitOf(stream)}
 	}
 	res := &Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
 	var exitErr *ssh.ExitError
@@ -151,17 +258,29 @@ func (c *Conn) Run(ctx context.Context, program string, stdin []byte) (*Result, 
 		_ = c.Close()
 		return nil, &ConnectionLostError{Address: c.Address, Err: err}
 	}
-	if c.sudo && res.ExitStatus != 0 {
-		// sudo's own refusals ("sudo: a password is required", "... is not in the sudoers
-		// file", "sudo: sh: command not found") start with "sudo: "; sshd may print other lines
-		// before them (e.g. a missing home directory).
-		for _, line := range strings.Split(string(res.Stderr), "\n") {
-			if strings.HasPrefix(line, "sudo: ") {
-				return nil, &SudoError{Address: c.Address, User: c.User, Message: strings.TrimSpace(line)}
-			}
+	if c.sudo {
+		if msg, refused := sudoRefusal(res); refused {
+			return nil, &SudoError{Address: c.Address, User: c.User, Helper: installedPath(program), Message: msg}
 		}
 	}
 	return res, nil
+}
+
+// sudoRefusal tells whether sudo refused to start the program, from what proves it: sudo exits
+// with status 1 when it refuses, and then nothing ran, so nothing is on stdout (the helper's first
+// act is to print its header). A "sudo: " line on stderr alone proves nothing: sudo also prints
+// warnings there ("unable to resolve host", "setrlimit(RLIMIT_CORE)") for programs it did run,
+// and that program's own failure must stand. msg is sudo's last line, which names the refusal.
+func sudoRefusal(res *Result) (msg string, refused bool) {
+	if res.ExitStatus != 1 || len(res.Stdout) != 0 {
+		return "", false
+	}
+	for _, line := range strings.Split(string(res.Stderr), "\n") {
+		if strings.HasPrefix(line, "sudo: ") {
+			msg = strings.TrimSpace(line)
+		}
+	}
+	return Printable(msg), msg != ""
 }
 
 // openSession opens a session channel. A server that refuses the channel (sshd's MaxSessions set
@@ -321,6 +440,11 @@ func handshakeError(address, user string, err error) error {
 		strings.Contains(err.Error(), "unexpected message type 51 (expected 60)"):
 		return fmt.Errorf("SSH authentication as %q on %s failed (%s): check ssh.user and that the key (or agent key, or password) is accepted there (authorized_keys)",
 			user, address, strings.TrimPrefix(err.Error(), "ssh: handshake failed: "))
+	}
+	if strings.Contains(err.Error(), "no common algorithm for host key") {
+		return fmt.Errorf("SSH handshake with %s failed: it offers none of the host-key algorithms that known_hosts (or ssh.host_key) can verify for it (%v). "+
+			"If known_hosts trusts it through a @cert-authority line, the host must present a host certificate signed by that CA (HostCertificate in its sshd_config)",
+			address, err)
 	}
 	return fmt.Errorf("SSH handshake with %s failed: %w", address, err)
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -120,15 +121,28 @@ func hostKeyPolicy(address string, pinned ssh.PublicKey, files []string, insecur
 	}
 	// Ask the database which keys it knows for this host by showing it a throwaway key: the
 	// KeyError lists them. Their types decide the host-key algorithms to negotiate.
+	// The list mixes host keys and @cert-authority keys: a CA's own type says nothing about the
+	// type of the host keys it signs, and a host is proven by a certificate, not by the CA key.
 	var known []ssh.PublicKey
+	authorities := false
 	probe, _ := ssh.NewPublicKey(ed25519.PublicKey(make([]byte, ed25519.PublicKeySize)))
 	var keyErr *knownhosts.KeyError
 	if err := db(address, placeholderAddr(address), probe); errors.As(err, &keyErr) {
+		lines := knownHostsLines{}
 		for _, k := range keyErr.Want {
+			if lines.isCertAuthority(k) {
+				authorities = true
+				continue
+			}
 			known = append(known, k.Key)
 		}
 	}
 	check := &hostKeyCheck{algorithms: algorithmsFor(known)}
+	if authorities {
+		// Certificates first: a host that has one proves itself with it. Plain keys that
+		// known_hosts lists for the host too stay acceptable after them.
+		check.algorithms = append(slices.Clone(certAlgorithms), check.algorithms...)
+	}
 	check.callback = func(hostname string, remote net.Addr, key ssh.PublicKey) error {
 		err := db(hostname, remote, key)
 		if err == nil {
@@ -149,6 +163,36 @@ func hostKeyPolicy(address string, pinned ssh.PublicKey, files []string, insecur
 		return fmt.Errorf("checking host key of %s: %w", address, err)
 	}
 	return check, nil
+}
+
+// certAlgorithms are the host-certificate algorithms to offer when known_hosts trusts a
+// @cert-authority for the host, in the client's order of preference: a CA of any type may sign a
+// host key of any type.
+var certAlgorithms = []string{
+	ssh.CertAlgoED25519v01,
+	ssh.CertAlgoECDSA256v01, ssh.CertAlgoECDSA384v01, ssh.CertAlgoECDSA521v01,
+	ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01,
+}
+
+// knownHostsLines reads known_hosts lines by file and number, each file once, to tell which of
+// the keys knownhosts reports for a host come from @cert-authority lines (its KnownKey does not
+// say).
+type knownHostsLines map[string][]string
+
+func (l knownHostsLines) isCertAuthority(k knownhosts.KnownKey) bool {
+	lines, ok := l[k.Filename]
+	if !ok {
+		b, err := os.ReadFile(k.Filename)
+		if err == nil {
+			lines = strings.Split(string(b), "\n")
+		}
+		l[k.Filename] = lines
+	}
+	if k.Line < 1 || k.Line > len(lines) {
+		return false
+	}
+	f := strings.Fields(lines[k.Line-1])
+	return len(f) > 0 && f[0] == "@cert-authority"
 }
 
 // placeholderAddr gives knownhosts a remote address to parse when probing; the hostname argument

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -632,5 +634,89 @@ func TestPoolBatch(t *testing.T) {
 	}
 	if pool.Dials() != 1 {
 		t.Errorf("%d dials", pool.Dials())
+	}
+}
+
+// A host that prints without end (here 300 MB on stdout, then on stderr) gets a clear error naming
+// it once the provider has read its cap, and the provider's memory stays near the cap.
+func TestRunOutputIsBounded(t *testing.T) {
+	f := newFixture(t, sshtest.Options{})
+	addr := f.srv.Addr()
+	for _, stream := range []string{"stdout", "stderr"} {
+		t.Run(stream, func(t *testing.T) {
+			redirect := ""
+			if stream == "stderr" {
+				redirect = " >&2"
+			}
+			var before runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			_, err := run(t, f.config(), addr, "head -c 300000000 /dev/zero"+redirect)
+			var tooMuch *sshconn.OutputTooLargeError
+			if !errors.As(err, &tooMuch) || tooMuch.Stream != stream {
+				t.Fatalf("want OutputTooLargeError on %s, got %v", stream, err)
+			}
+			if !strings.Contains(err.Error(), addr) {
+				t.Errorf("error does not name the host: %v", err)
+			}
+			var after runtime.MemStats
+			runtime.ReadMemStats(&after)
+			grew := after.TotalAlloc - before.TotalAlloc
+			if grew > 4*sshconn.MaxStdout {
+				t.Errorf("allocated %d MB reading a flood capped at %d MB", grew>>20, sshconn.MaxStdout>>20)
+			}
+			t.Logf("%s flood stopped after %s, %d MB allocated: %v", stream, time.Since(start).Round(time.Millisecond), grew>>20, err)
+		})
+	}
+}
+
+// Host certificates: known_hosts trusts a CA (@cert-authority), and a real sshd presents a host
+// certificate it signed (HostCertificate). The CA is RSA and the host keys Ed25519, as the CA's
+// type says nothing about the keys it signs. Both a host that offers only its certificate
+// (HostKeyAlgorithms) and one that offers the certificate and the plain key are accepted; a
+// certificate signed by another CA, and a host with no certificate, are refused.
+func TestHostCertificates(t *testing.T) {
+	sshtest.Require(t)
+	dir := t.TempDir()
+	ca, caPub := sshtest.KeyGen(t, dir, "host_ca", "rsa", "")
+	other, _ := sshtest.KeyGen(t, dir, "other_ca", "ed25519", "")
+	trustCA := func(t *testing.T, f *fixture, pattern string) sshconn.Config {
+		kh := filepath.Join(t.TempDir(), "known_hosts")
+		sshtest.WriteFile(t, kh, "@cert-authority "+pattern+" "+sshtest.ReadFile(t, caPub), 0o600)
+		cfg := f.config()
+		cfg.KnownHostsFiles = []string{kh}
+		return cfg
+	}
+	for _, tc := range []struct {
+		name  string
+		opts  sshtest.Options
+		want  string // "" to connect, else a part of the error
+		match string // the known_hosts host pattern, %d for the port; default [127.0.0.1]:port
+	}{
+		{name: "certificate only", opts: sshtest.Options{HostCA: ca, Extra: []string{"HostKeyAlgorithms ssh-ed25519-cert-v01@openssh.com"}}},
+		{name: "certificate and plain key", opts: sshtest.Options{HostCA: ca}},
+		{name: "certificate and plain key, wildcard pattern", opts: sshtest.Options{HostCA: ca}, match: "[127.0.0.*]:%d"},
+		{name: "signed by another CA", opts: sshtest.Options{HostCA: other, Extra: []string{"HostKeyAlgorithms ssh-ed25519-cert-v01@openssh.com"}}, want: "authorit"},
+		{name: "no certificate", opts: sshtest.Options{}, want: "HostCertificate"},
+		{name: "certificate for another name", opts: sshtest.Options{HostCA: ca, HostCertPrincipals: []string{"rs9.example.net"}}, want: "principal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, tc.opts)
+			pattern := "[127.0.0.1]:" + strconv.Itoa(f.srv.Port)
+			if tc.match != "" {
+				pattern = fmt.Sprintf(tc.match, f.srv.Port)
+			}
+			_, err := run(t, trustCA(t, f, pattern), f.srv.Addr(), "true")
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("want an error with %q, got %v", tc.want, err)
+			}
+			if err != nil {
+				t.Log(err)
+			}
+		})
 	}
 }

@@ -95,11 +95,13 @@ func ParseAlias(alias string) (interfaces []IfName, orig Originals, ok bool) {
 			continue
 		}
 		interfaces = append(interfaces, ifn)
+		// Values are range-checked: they are written back on destroy, and an alias anyone
+		// with root on the host can set must not make the provider write 999 to a sysctl.
 		ign, ann, _ := strings.Cut(vals, "/")
-		if v, err := strconv.Atoi(ign); err == nil {
+		if v, err := strconv.Atoi(ign); err == nil && ValidARPIgnore(v) == nil {
 			orig[Sysctl{Interface: name, Key: KeyARPIgnore}] = v
 		}
-		if v, err := strconv.Atoi(ann); err == nil {
+		if v, err := strconv.Atoi(ann); err == nil && ValidARPAnnounce(v) == nil {
 			orig[Sysctl{Interface: name, Key: KeyARPAnnounce}] = v
 		}
 	}

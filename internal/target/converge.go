@@ -367,6 +367,10 @@ func Converge(ctx context.Context, t Target, spec Spec) (Result, error) {
 		return res, nil
 	}
 	applyErr := t.Apply(ctx, spec.Name, plan.Steps)
+	if errors.Is(applyErr, ErrNotApplied) {
+		// Refused before anything ran: the host is as observed, and no step is partly done.
+		return res, fmt.Errorf("applying changes to interface %s: %w", spec.Name, applyErr)
+	}
 	var se *StepError
 	if applyErr != nil && !errors.As(applyErr, &se) {
 		res.Unknown = true

@@ -3,6 +3,7 @@ package target
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -310,5 +311,48 @@ func TestAliasRoundTrip(t *testing.T) {
 	}
 	if _, err := EncodeAlias(long, nil); err == nil {
 		t.Fatal("overlong alias accepted")
+	}
+}
+
+// An apply refused before it reached the host (sudo refused it, the session did not start, the
+// request failed validation) changed nothing: the result is the host as observed, not a partial
+// apply of the steps before some index, and not an unknown outcome.
+func TestConvergeRefusedBeforeSentIsNotPartial(t *testing.T) {
+	h := newFakeHost()
+	ctx := context.Background()
+	if _, err := Converge(ctx, h, spec(t, "vip0", "192.0.2.1")); err != nil {
+		t.Fatal(err)
+	}
+	h.refuse = fmt.Errorf("sudo refused: %w", &StepError{Index: 2, Step: Step{Op: OpAddAddress}, Err: ErrNotApplied})
+	want := spec(t, "vip0", "192.0.2.2", "192.0.2.3")
+	want.Previous = spec(t, "vip0", "192.0.2.1").Addresses
+	res, err := Converge(ctx, h, want)
+	if err == nil || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("err %v", err)
+	}
+	if res.Unknown || !res.Exists || len(res.Addresses) != 1 || res.Addresses[0] != netip.MustParsePrefix("192.0.2.1/32") {
+		t.Fatalf("result %+v, want the host as observed (192.0.2.1 only, outcome known)", res)
+	}
+}
+
+// ARP values in an alias outside the kernel's documented ranges are not taken as originals, so a
+// destroy never writes them back.
+func TestParseAliasRangeChecksOriginals(t *testing.T) {
+	ifs, orig, ok := ParseAlias(AliasPrefix + "all=999/0,eth0=8/3,eth1=-1/2")
+	if !ok || len(ifs) != 3 {
+		t.Fatalf("ParseAlias: %v %v %v", ifs, orig, ok)
+	}
+	want := Originals{
+		{Interface: "all", Key: KeyARPAnnounce}:  0,
+		{Interface: "eth0", Key: KeyARPIgnore}:   8,
+		{Interface: "eth1", Key: KeyARPAnnounce}: 2,
+	}
+	if len(orig) != len(want) {
+		t.Fatalf("originals %v, want %v", orig, want)
+	}
+	for sc, v := range want {
+		if got, ok := orig[sc]; !ok || got != v {
+			t.Fatalf("originals %v, want %v", orig, want)
+		}
 	}
 }

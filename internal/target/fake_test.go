@@ -32,6 +32,7 @@ type fakeHost struct {
 	boot       BootFiles
 	readOnlyFS map[string]bool // directories whose files cannot be written
 	reloads    int
+	refuse     error // returned by Apply before any step runs, when set
 }
 
 func newFakeHost() *fakeHost {
@@ -70,6 +71,9 @@ var errTransport = errors.New("connection lost")
 
 func (h *fakeHost) Apply(_ context.Context, name IfName, steps []Step) error {
 	h.applies = append(h.applies, slices.Clone(steps))
+	if h.refuse != nil {
+		return h.refuse
+	}
 	for i, s := range steps {
 		if h.failAfterN > 0 && i == h.failAfterN {
 			return errTransport

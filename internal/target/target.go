@@ -6,6 +6,7 @@ package target
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 )
@@ -146,6 +147,11 @@ func (s Step) String() string {
 	}
 	return s.Op.String()
 }
+
+// ErrNotApplied marks an Apply error that proves nothing was done: the request was refused
+// before it reached the host (it failed validation, the session could not start, sudo refused
+// it). Converge then reports the host as it observed it, not as partly changed.
+var ErrNotApplied = errors.New("nothing was changed on the host")
 
 // StepError reports the step at which Apply stopped.
 type StepError struct {

@@ -44,6 +44,18 @@ func Require(t testing.TB) {
 	}
 }
 
+// LookPath finds a program the tests need, as exec.LookPath does.
+func LookPath(name string) (string, error) { return exec.LookPath(name) }
+
+// Missing fails t (CI=true) or skips it: the Debian package that holds name is not installed.
+func Missing(t testing.TB, name string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is missing: bash scripts/install-deps.sh", name)
+	}
+	t.Skipf("%s is missing: bash scripts/install-deps.sh", name)
+}
+
 // Options configure one sshd.
 type Options struct {
 	// Netns, when set, runs sshd inside this network namespace (see NewNetns), on port 22 of
@@ -61,6 +73,15 @@ type Options struct {
 	Password bool
 	// Extra are more sshd_config lines.
 	Extra []string
+	// HostCA, when set, is a CA private key (see KeyGen) that signs every host key into a host
+	// certificate, which sshd presents (HostCertificate), for the principals HostCertPrincipals
+	// (default: the address sshd listens on).
+	HostCA             string
+	HostCertPrincipals []string
+	// Hostname, when set, runs sshd in its own UTS namespace with this host name, e.g. one that
+	// does not resolve, so that sudo there prints "sudo: unable to resolve host ..." as on
+	// many real servers.
+	Hostname string
 }
 
 // Server is a running sshd.
@@ -104,6 +125,17 @@ func Start(t testing.TB, opts Options) *Server {
 		priv, pub := KeyGen(t, dir, "host_"+typ, typ, "")
 		s.HostKeys = append(s.HostKeys, strings.TrimSpace(ReadFile(t, pub)))
 		cfg = append(cfg, "HostKey "+priv)
+		if opts.HostCA != "" {
+			principals := opts.HostCertPrincipals
+			if len(principals) == 0 {
+				principals = []string{opts.ListenAddr}
+				if opts.ListenAddr == "" {
+					principals = []string{"127.0.0.1"}
+				}
+			}
+			Run(t, "ssh-keygen", "-q", "-s", opts.HostCA, "-I", "host_"+typ, "-h", "-n", strings.Join(principals, ","), pub)
+			cfg = append(cfg, "HostCertificate "+strings.TrimSuffix(pub, ".pub")+"-cert.pub")
+		}
 	}
 	ak := filepath.Join(dir, "authorized_keys")
 	WriteFile(t, ak, strings.Join(opts.AuthorizedKeys, "\n")+"\n", 0o644)
@@ -154,6 +186,9 @@ func Start(t testing.TB, opts Options) *Server {
 func (s *Server) start() {
 	s.t.Helper()
 	args := []string{SSHD, "-D", "-f", s.config, "-E", s.LogPath}
+	if s.opts.Hostname != "" {
+		args = append([]string{"unshare", "--uts", "sh", "-c", `hostname "$0" && exec "$@"`, s.opts.Hostname}, args...)
+	}
 	if s.opts.Netns != "" {
 		args = append([]string{"ip", "netns", "exec", s.opts.Netns}, args...)
 	}

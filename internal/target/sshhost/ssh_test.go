@@ -31,14 +31,18 @@ type remote struct {
 
 func newRemote(t *testing.T) *remote { return newRemoteTB(t) }
 
-func newRemoteTB(t testing.TB) *remote {
+func newRemoteTB(t testing.TB) *remote { return newRemoteWith(t, sshtest.Options{}, nil) }
+
+// newRemoteWith is newRemote with more sshd options and a change to the pool's configuration.
+func newRemoteWith(t testing.TB, opts sshtest.Options, configure func(*sshconn.Config)) *remote {
 	t.Helper()
 	sshtest.Require(t)
 	dir := t.TempDir()
 	priv, pub := sshtest.KeyGen(t, dir, "client", "ed25519", "")
 	ns := sshtest.NewNetns(t)
-	srv := sshtest.Start(t, sshtest.Options{Netns: ns.Name, ListenAddr: ns.NsAddr,
-		AuthorizedKeys: []string{strings.TrimSpace(sshtest.ReadFile(t, pub))}})
+	opts.Netns, opts.ListenAddr = ns.Name, ns.NsAddr
+	opts.AuthorizedKeys = append(opts.AuthorizedKeys, strings.TrimSpace(sshtest.ReadFile(t, pub)))
+	srv := sshtest.Start(t, opts)
 	signer, err := sshconn.ParseSigner("client", []byte(sshtest.ReadFile(t, priv)), nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +51,11 @@ func newRemoteTB(t testing.TB) *remote {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := sshconn.NewPool(sshconn.Config{User: "root", Signers: []ssh.Signer{signer}, HostKey: pin, Timeout: 10 * time.Second})
+	cfg := sshconn.Config{User: "root", Signers: []ssh.Signer{signer}, HostKey: pin, Timeout: 10 * time.Second}
+	if configure != nil {
+		configure(&cfg)
+	}
+	pool := sshconn.NewPool(cfg)
 	t.Cleanup(func() { _ = pool.Close() })
 	h, err := sshhost.New(pool, ns.NsAddr)
 	if err != nil {

@@ -203,13 +203,16 @@ func (h *Host) Apply(ctx context.Context, ifname target.IfName, steps []target.S
 	}
 	req, err := EncodeApply(ifname, steps)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", target.ErrNotApplied, err)
 	}
 	if h.snaps != nil {
 		h.snaps.invalidate(h.key)
 		defer h.snaps.invalidate(h.key)
 	}
 	out, err := h.run(ctx, req)
+	if sshconn.NotStarted(err) {
+		return fmt.Errorf("%w: %w", target.ErrNotApplied, err)
+	}
 	var fe *failedStep
 	if errors.As(err, &fe) {
 		return h.stepError(steps, fe)
@@ -259,7 +262,7 @@ func (h *Host) check(res *sshconn.Result) ([]byte, error) {
 			if v, ok := strings.CutPrefix(l, "fail "); ok {
 				fe.Index, _ = strconv.Atoi(v)
 			} else if v, ok := strings.CutPrefix(l, "msg "); ok {
-				fe.Messages = append(fe.Messages, v)
+				fe.Messages = append(fe.Messages, sshconn.Printable(v))
 			}
 		}
 		if fe.Index >= 0 {
@@ -275,9 +278,9 @@ func (h *Host) helperError(lines []string) error {
 	var msgs []string
 	for _, l := range lines {
 		if v, ok := strings.CutPrefix(l, "error "); ok {
-			code, text, _ = strings.Cut(v, " ")
+			code, text, _ = strings.Cut(sshconn.Printable(v), " ")
 		} else if v, ok := strings.CutPrefix(l, "msg "); ok {
-			msgs = append(msgs, v)
+			msgs = append(msgs, sshconn.Printable(v))
 		}
 	}
 	detail := strings.Join(msgs, "; ")
@@ -485,7 +488,7 @@ func (v *hostView) observation(ifname target.IfName, sysctls []target.Sysctl) (t
 	obs.Link = target.Link{Exists: true, Index: l.Index, Up: slices.Contains(l.Flags, "UP"), Alias: l.Alias,
 		Addresses: []netip.Prefix{}}
 	if l.LinkInfo != nil {
-		obs.Link.Kind = l.LinkInfo.Kind
+		obs.Link.Kind = sshconn.Printable(l.LinkInfo.Kind)
 	}
 	for _, a := range l.Addrs {
 		if a.Family != "inet" && a.Family != "inet6" {
@@ -504,11 +507,12 @@ func (v *hostView) observation(ifname target.IfName, sysctls []target.Sysctl) (t
 	return obs, nil
 }
 
+// tail is the end of the helper's output for a message, control characters escaped.
 func tail(b []byte) string {
 	if len(b) > 300 {
 		b = b[len(b)-300:]
 	}
-	return string(b)
+	return sshconn.Printable(string(b))
 }
 
 func firstLines(b []byte, n int) string {
@@ -519,5 +523,5 @@ func firstLines(b []byte, n int) string {
 	if len(lines) == 0 || lines[0] == "" {
 		return "(no message)"
 	}
-	return strings.Join(lines, " / ")
+	return sshconn.Printable(strings.Join(lines, " / "))
 }
