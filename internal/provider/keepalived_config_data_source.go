@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/vip-manager/terraform-provider-vip/internal/keepalived"
 	"github.com/vip-manager/terraform-provider-vip/internal/vipset"
@@ -195,10 +196,25 @@ func (d *keepalivedConfigDataSource) Schema(_ context.Context, _ datasource.Sche
 }
 
 func (d *keepalivedConfigDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	state := d.readState(ctx, req, resp)
+	if state == nil {
+		return
+	}
+	raw, err := (&tfprotov6.DynamicValue{MsgPack: state}).Unmarshal(req.Config.Raw.Type())
+	if err != nil {
+		resp.Diagnostics.AddError("Decoding the result", err.Error())
+		return
+	}
+	resp.State.Raw = raw
+}
+
+// readState does Read's work and returns the state in the protocol's encoding (nil after an
+// error), for Read and for the provider's server, which sends it as it is (NewProtocol6Server).
+func (d *keepalivedConfigDataSource) readState(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) []byte {
 	var m keepalivedConfigModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
-		return
+		return nil
 	}
 
 	methodNames := []string{"DR", "TUN"}
@@ -206,7 +222,7 @@ func (d *keepalivedConfigDataSource) Read(ctx context.Context, req datasource.Re
 		methodNames = nil
 		resp.Diagnostics.Append(m.ForwardingMethods.ElementsAs(ctx, &methodNames, false)...)
 		if resp.Diagnostics.HasError() {
-			return
+			return nil
 		}
 	}
 	methods := make([]keepalived.Method, 0, len(methodNames))
@@ -215,7 +231,7 @@ func (d *keepalivedConfigDataSource) Read(ctx context.Context, req datasource.Re
 		if !ok {
 			resp.Diagnostics.AddAttributeError(path.Root("forwarding_methods"), "Invalid forwarding method",
 				fmt.Sprintf("%q is not one of NAT, DR, TUN.", n))
-			return
+			return nil
 		}
 		methods = append(methods, meth)
 	}
@@ -258,12 +274,12 @@ func (d *keepalivedConfigDataSource) Read(ctx context.Context, req datasource.Re
 	if kdiag.HasError() || (strict && len(kdiag) > 0) {
 		// Never a partial result: a resource must not converge to a VIP list read from a
 		// configuration keepalived would read differently.
-		return
+		return nil
 	}
 	res, err := vipset.Build(cfg, vipset.Options{Methods: methods})
 	if err != nil {
 		resp.Diagnostics.AddError("keepalived.conf: too many services", err.Error())
-		return
+		return nil
 	}
 	for _, n := range res.Notices {
 		warn(fmt.Sprintf("keepalived.conf %s: %s", n.Pos, n.Summary), "")
@@ -276,10 +292,10 @@ func (d *keepalivedConfigDataSource) Read(ctx context.Context, req datasource.Re
 			"Only the first warnings are shown.")
 	}
 
-	state, err := keepalivedConfigState(req.Config.Raw, methodNames, cfg, res)
+	state, err := encodeKeepalivedConfigState(req.Config.Raw, methodNames, cfg, res)
 	if err != nil {
-		resp.Diagnostics.AddError("Building the result", err.Error())
-		return
+		resp.Diagnostics.AddError("Encoding the result", err.Error())
+		return nil
 	}
-	resp.State.Raw = state
+	return state
 }

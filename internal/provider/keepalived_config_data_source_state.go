@@ -1,209 +1,313 @@
 package provider
 
 import (
+	"encoding/binary"
 	"fmt"
+	"maps"
+	"math"
 	"net/netip"
+	"slices"
 
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/vip-manager/terraform-provider-vip/internal/keepalived"
 	"github.com/vip-manager/terraform-provider-vip/internal/vipset"
 )
 
-// The data source's result is built as a tftypes.Value directly rather than through the
-// framework's reflection over model structs: at 10,000 virtual servers x 10 real servers the
-// result holds about 1.5 million values, and reflection spent seconds on each field name and
-// conversion (`make bench`, BenchmarkPlanLarge).
+// The data source's state is written directly in the plugin protocol's MessagePack encoding,
+// the form in which it crosses to Terraform: at 10,000 virtual servers x 10 real servers it holds
+// about 1.5 million values, and building them as framework or tftypes values first (a map per
+// object, a big.Float per number), then encoding those, cost the provider seconds where writing
+// the bytes costs a tenth of one (`make bench`, BenchmarkPlanLarge).
 
-// kaStateTypes are the object types of the data source's nested attributes, taken from the
-// schema's own type so that they cannot drift from it.
-type kaStateTypes struct {
-	root          tftypes.Object
-	strings       tftypes.List
-	realServer    tftypes.Object
-	service       tftypes.Object
-	virtualServer tftypes.Object
-	backend       tftypes.Object
-	conflict      tftypes.Object
-}
-
-func newKAStateTypes(root tftypes.Type) (kaStateTypes, error) {
-	t := kaStateTypes{strings: tftypes.List{ElementType: tftypes.String}}
-	var ok bool
-	if t.root, ok = root.(tftypes.Object); !ok {
-		return t, fmt.Errorf("the data source type is %s, not an object", root)
-	}
-	elem := func(attr string) (tftypes.Object, error) {
-		var e tftypes.Type
-		switch c := t.root.AttributeTypes[attr].(type) {
+// checkStateTypes verifies that the schema's type is the one the encoder writes.
+func checkStateTypes(root tftypes.Object) error {
+	elem := func(t tftypes.Type) tftypes.Type {
+		switch c := t.(type) {
 		case tftypes.Map:
-			e = c.ElementType
+			return c.ElementType
 		case tftypes.List:
-			e = c.ElementType
+			return c.ElementType
 		}
-		o, ok := e.(tftypes.Object)
+		return nil
+	}
+	attrsOf := func(t tftypes.Type) []string {
+		o, ok := t.(tftypes.Object)
 		if !ok {
-			return o, fmt.Errorf("attribute %s is not a collection of objects", attr)
+			return nil
 		}
-		return o, nil
+		return slices.Sorted(maps.Keys(o.AttributeTypes))
 	}
-	var err error
-	if t.realServer, err = elem("real_servers"); err != nil {
-		return t, err
+	attr := func(t tftypes.Type, name string) tftypes.Type {
+		if o, ok := t.(tftypes.Object); ok {
+			return o.AttributeTypes[name]
+		}
+		return nil
 	}
-	if t.virtualServer, err = elem("virtual_servers"); err != nil {
-		return t, err
+	// The attributes of each nested object, as the encoder writes them (sorted, as tftypes
+	// writes them too).
+	backend := []string{"address", "forwarding_method", "port", "weight"}
+	realServer := elem(root.AttributeTypes["real_servers"])
+	virtualServer := elem(root.AttributeTypes["virtual_servers"])
+	for _, c := range []struct {
+		what string
+		typ  tftypes.Type
+		want []string
+	}{
+		{"real_servers", realServer, []string{"services", "vips"}},
+		{"real_servers.services", elem(attr(realServer, "services")), []string{"forwarding_method", "port", "protocol", "sorry", "vip"}},
+		{"virtual_servers", virtualServer, []string{"address", "file", "forwarding_method", "fwmark", "group", "line", "port", "protocol", "real_servers", "sorry_server"}},
+		{"virtual_servers.real_servers", elem(attr(virtualServer, "real_servers")), backend},
+		{"virtual_servers.sorry_server", attr(virtualServer, "sorry_server"), backend},
+		{"port_conflicts", elem(root.AttributeTypes["port_conflicts"]), []string{"file", "line", "message", "real_server", "served_ports", "unserved_ports", "vip"}},
+	} {
+		if got := attrsOf(c.typ); !slices.Equal(got, c.want) {
+			return fmt.Errorf("the schema's %s has attributes %v, the state encoder writes %v", c.what, got, c.want)
+		}
 	}
-	if t.conflict, err = elem("port_conflicts"); err != nil {
-		return t, err
+	for _, a := range []string{"files", "forwarding_methods", "port_conflicts", "real_servers", "sha256", "virtual_servers"} {
+		if _, ok := root.AttributeTypes[a]; !ok {
+			return fmt.Errorf("the schema has no attribute %s", a)
+		}
 	}
-	if l, ok := t.realServer.AttributeTypes["services"].(tftypes.List); ok {
-		t.service, _ = l.ElementType.(tftypes.Object)
-	}
-	if l, ok := t.virtualServer.AttributeTypes["real_servers"].(tftypes.List); ok {
-		t.backend, _ = l.ElementType.(tftypes.Object)
-	}
-	if t.service.AttributeTypes == nil || t.backend.AttributeTypes == nil {
-		return t, fmt.Errorf("real_servers.services or virtual_servers.real_servers is not a list of objects")
-	}
-	return t, nil
+	return nil
 }
 
-// kaStateBuilder turns the result into values, converting each address to its string once.
-type kaStateBuilder struct {
-	types kaStateTypes
-	addrs map[netip.Addr]tftypes.Value
-}
-
-func (b *kaStateBuilder) addr(a netip.Addr) tftypes.Value {
-	if !a.IsValid() {
-		return tftypes.NewValue(tftypes.String, nil)
-	}
-	v, ok := b.addrs[a]
+// encodeKeepalivedConfigState returns the state as MessagePack: the configuration's own
+// attributes as given, forwarding_methods filled in, and the computed attributes from cfg and res.
+func encodeKeepalivedConfigState(config tftypes.Value, methodNames []string, cfg *keepalived.Config, res *vipset.Result) ([]byte, error) {
+	root, ok := config.Type().(tftypes.Object)
 	if !ok {
-		v = tftypes.NewValue(tftypes.String, a.String())
-		b.addrs[a] = v
+		return nil, fmt.Errorf("the data source type is %s, not an object", config.Type())
 	}
-	return v
+	if err := checkStateTypes(root); err != nil {
+		return nil, err
+	}
+	var given map[string]tftypes.Value
+	if err := config.As(&given); err != nil {
+		return nil, fmt.Errorf("reading the configuration: %w", err)
+	}
+	// About 100 bytes per real server of each virtual server, from the 10,000 x 10 benchmark.
+	w := &msgpackWriter{b: make([]byte, 0, 4096+100*countBackends(res))}
+	names := slices.Sorted(maps.Keys(root.AttributeTypes))
+	w.mapLen(len(names))
+	for _, name := range names {
+		w.str(name)
+		// The computed attributes; every other attribute is the configuration's, as given.
+		switch name {
+		case "files":
+			w.strings(cfg.Files)
+		case "forwarding_methods":
+			w.strings(methodNames)
+		case "port_conflicts":
+			w.conflicts(res.Conflicts)
+		case "real_servers":
+			w.realServers(res.RealServers)
+		case "sha256":
+			w.str(cfg.SHA256)
+		case "virtual_servers":
+			w.virtualServers(res.Services)
+		default:
+			v, err := tfprotov6.NewDynamicValue(root.AttributeTypes[name], given[name])
+			if err != nil {
+				return nil, fmt.Errorf("encoding %s: %w", name, err)
+			}
+			w.b = append(w.b, v.MsgPack...)
+		}
+	}
+	return w.b, nil
 }
 
-func tfString(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
-func tfNumber(n int64) tftypes.Value  { return tftypes.NewValue(tftypes.Number, n) }
-func tfBool(v bool) tftypes.Value     { return tftypes.NewValue(tftypes.Bool, v) }
-
-func (b *kaStateBuilder) strList(ss []string) tftypes.Value {
-	vs := make([]tftypes.Value, len(ss))
-	for i, s := range ss {
-		vs[i] = tfString(s)
+func countBackends(res *vipset.Result) int {
+	n := 0
+	for _, s := range res.Services {
+		n += len(s.Backends)
 	}
-	return tftypes.NewValue(b.types.strings, vs)
+	return n
 }
 
-// keepalivedConfigState returns the state: the configuration's own attributes as given (with
-// forwarding_methods filled in), and the computed attributes from cfg and res.
-func keepalivedConfigState(config tftypes.Value, methodNames []string, cfg *keepalived.Config, res *vipset.Result) (tftypes.Value, error) {
-	types, err := newKAStateTypes(config.Type())
-	if err != nil {
-		return tftypes.Value{}, err
-	}
-	attrs := map[string]tftypes.Value{}
-	if err := config.As(&attrs); err != nil {
-		return tftypes.Value{}, fmt.Errorf("reading the configuration: %w", err)
-	}
-	b := &kaStateBuilder{types: types, addrs: make(map[netip.Addr]tftypes.Value)}
-
-	attrs["forwarding_methods"] = b.strList(methodNames)
-	attrs["real_servers"] = b.realServers(res.RealServers)
-	attrs["virtual_servers"] = b.virtualServers(res.Services)
-	attrs["files"] = b.strList(cfg.Files)
-	attrs["sha256"] = tfString(cfg.SHA256)
-	attrs["port_conflicts"] = b.conflicts(res.Conflicts)
-	return tftypes.NewValue(types.root, attrs), nil
-}
-
-func (b *kaStateBuilder) realServers(servers []*vipset.RealServer) tftypes.Value {
-	t := b.types
-	out := make(map[string]tftypes.Value, len(servers))
+func (w *msgpackWriter) realServers(servers []*vipset.RealServer) {
+	w.mapLen(len(servers))
 	for _, rs := range servers {
-		vips := make([]tftypes.Value, len(rs.VIPs))
-		for i, v := range rs.VIPs {
-			vips[i] = b.addr(v)
+		w.addr(rs.Address)
+		w.mapLen(2)
+		w.str("services")
+		w.arrayLen(len(rs.Services))
+		for _, s := range rs.Services {
+			w.mapLen(5)
+			w.str("forwarding_method")
+			w.str(s.Method.String())
+			w.str("port")
+			w.int(int64(s.Port))
+			w.str("protocol")
+			w.str(s.Protocol.String())
+			w.str("sorry")
+			w.boolean(s.Sorry)
+			w.str("vip")
+			w.addr(s.VIP)
 		}
-		services := make([]tftypes.Value, len(rs.Services))
-		for i, s := range rs.Services {
-			services[i] = tftypes.NewValue(t.service, map[string]tftypes.Value{
-				"vip":               b.addr(s.VIP),
-				"port":              tfNumber(int64(s.Port)),
-				"protocol":          tfString(s.Protocol.String()),
-				"forwarding_method": tfString(s.Method.String()),
-				"sorry":             tfBool(s.Sorry),
-			})
+		w.str("vips")
+		w.arrayLen(len(rs.VIPs))
+		for _, v := range rs.VIPs {
+			w.addr(v)
 		}
-		out[rs.Address.String()] = tftypes.NewValue(t.realServer, map[string]tftypes.Value{
-			"vips":     tftypes.NewValue(t.strings, vips),
-			"services": tftypes.NewValue(t.realServer.AttributeTypes["services"], services),
-		})
 	}
-	return tftypes.NewValue(t.root.AttributeTypes["real_servers"], out)
 }
 
-func (b *kaStateBuilder) virtualServers(services []vipset.VirtualService) tftypes.Value {
-	t := b.types
-	out := make([]tftypes.Value, len(services))
-	for i, s := range services {
-		backends := make([]tftypes.Value, len(s.Backends))
-		for j, be := range s.Backends {
-			backends[j] = b.backend(be)
-		}
-		sorry := tftypes.NewValue(t.backend, nil)
-		if s.Sorry != nil {
-			sorry = b.backend(*s.Sorry)
-		}
-		fwmark, group := tftypes.NewValue(tftypes.Number, nil), tftypes.NewValue(tftypes.String, nil)
+func (w *msgpackWriter) virtualServers(services []vipset.VirtualService) {
+	w.arrayLen(len(services))
+	for _, s := range services {
+		w.mapLen(10)
+		w.str("address")
+		w.addr(s.Address)
+		w.str("file")
+		w.str(s.Pos.File)
+		w.str("forwarding_method")
+		w.str(s.Method.String())
+		w.str("fwmark")
 		if s.HasFwmark {
-			fwmark = tfNumber(int64(s.Fwmark))
+			w.int(int64(s.Fwmark))
+		} else {
+			w.null()
 		}
+		w.str("group")
 		if s.Group != "" {
-			group = tfString(s.Group)
+			w.str(s.Group)
+		} else {
+			w.null()
 		}
-		out[i] = tftypes.NewValue(t.virtualServer, map[string]tftypes.Value{
-			"address":           b.addr(s.Address),
-			"port":              tfNumber(int64(s.Port)),
-			"protocol":          tfString(s.Protocol.String()),
-			"fwmark":            fwmark,
-			"group":             group,
-			"forwarding_method": tfString(s.Method.String()),
-			"file":              tfString(s.Pos.File),
-			"line":              tfNumber(int64(s.Pos.Line)),
-			"real_servers":      tftypes.NewValue(t.virtualServer.AttributeTypes["real_servers"], backends),
-			"sorry_server":      sorry,
-		})
+		w.str("line")
+		w.int(int64(s.Pos.Line))
+		w.str("port")
+		w.int(int64(s.Port))
+		w.str("protocol")
+		w.str(s.Protocol.String())
+		w.str("real_servers")
+		w.arrayLen(len(s.Backends))
+		for _, b := range s.Backends {
+			w.backend(b)
+		}
+		w.str("sorry_server")
+		if s.Sorry != nil {
+			w.backend(*s.Sorry)
+		} else {
+			w.null()
+		}
 	}
-	return tftypes.NewValue(t.root.AttributeTypes["virtual_servers"], out)
 }
 
-func (b *kaStateBuilder) backend(be vipset.Backend) tftypes.Value {
-	return tftypes.NewValue(b.types.backend, map[string]tftypes.Value{
-		"address":           b.addr(be.Address),
-		"port":              tfNumber(int64(be.Port)),
-		"weight":            tfNumber(int64(be.Weight)),
-		"forwarding_method": tfString(be.Method.String()),
-	})
+func (w *msgpackWriter) backend(b vipset.Backend) {
+	w.mapLen(4)
+	w.str("address")
+	w.addr(b.Address)
+	w.str("forwarding_method")
+	w.str(b.Method.String())
+	w.str("port")
+	w.int(int64(b.Port))
+	w.str("weight")
+	w.int(int64(b.Weight))
 }
 
-func (b *kaStateBuilder) conflicts(cs []vipset.PortConflict) tftypes.Value {
-	t := b.types
-	out := make([]tftypes.Value, len(cs))
-	for i, c := range cs {
-		out[i] = tftypes.NewValue(t.conflict, map[string]tftypes.Value{
-			"real_server":    b.addr(c.RealServer),
-			"vip":            b.addr(c.VIP),
-			"served_ports":   b.strList(c.Served),
-			"unserved_ports": b.strList(c.NotServed),
-			"file":           tfString(c.Pos.File),
-			"line":           tfNumber(int64(c.Pos.Line)),
-			"message":        tfString(c.Message()),
-		})
+func (w *msgpackWriter) conflicts(cs []vipset.PortConflict) {
+	w.arrayLen(len(cs))
+	for _, c := range cs {
+		w.mapLen(7)
+		w.str("file")
+		w.str(c.Pos.File)
+		w.str("line")
+		w.int(int64(c.Pos.Line))
+		w.str("message")
+		w.str(c.Message())
+		w.str("real_server")
+		w.addr(c.RealServer)
+		w.str("served_ports")
+		w.strings(c.Served)
+		w.str("unserved_ports")
+		w.strings(c.NotServed)
+		w.str("vip")
+		w.addr(c.VIP)
 	}
-	return tftypes.NewValue(t.root.AttributeTypes["port_conflicts"], out)
+}
+
+// msgpackWriter appends MessagePack (github.com/msgpack/msgpack/blob/master/spec.md) in the
+// forms Terraform's decoder reads for the schema's types: strings, integers, booleans, nil
+// for null, arrays for lists, maps for maps and objects.
+type msgpackWriter struct {
+	b []byte
+}
+
+func (w *msgpackWriter) null() { w.b = append(w.b, 0xc0) }
+
+func (w *msgpackWriter) boolean(v bool) {
+	if v {
+		w.b = append(w.b, 0xc3)
+	} else {
+		w.b = append(w.b, 0xc2)
+	}
+}
+
+func (w *msgpackWriter) int(n int64) {
+	switch {
+	case n >= 0 && n <= 0x7f:
+		w.b = append(w.b, byte(n))
+	case n >= -32 && n < 0:
+		w.b = append(w.b, byte(n))
+	case n >= math.MinInt32 && n <= math.MaxInt32:
+		w.b = binary.BigEndian.AppendUint32(append(w.b, 0xd2), uint32(int32(n)))
+	default:
+		w.b = binary.BigEndian.AppendUint64(append(w.b, 0xd3), uint64(n))
+	}
+}
+
+// header writes a length in the short form below 16 (32 for strings) or with 16 or 32 bits.
+func (w *msgpackWriter) header(n int, fix, fixLimit, code16, code32 byte) {
+	switch {
+	case n < int(fixLimit):
+		w.b = append(w.b, fix|byte(n))
+	case n <= math.MaxUint16:
+		w.b = binary.BigEndian.AppendUint16(append(w.b, code16), uint16(n))
+	default:
+		w.b = binary.BigEndian.AppendUint32(append(w.b, code32), uint32(n))
+	}
+}
+
+func (w *msgpackWriter) str(s string) {
+	w.header(len(s), 0xa0, 32, 0xda, 0xdb)
+	w.b = append(w.b, s...)
+}
+
+func (w *msgpackWriter) arrayLen(n int) { w.header(n, 0x90, 16, 0xdc, 0xdd) }
+func (w *msgpackWriter) mapLen(n int)   { w.header(n, 0x80, 16, 0xde, 0xdf) }
+
+// addr writes an address as its canonical string, or null for the zero Addr (fwmark services).
+func (w *msgpackWriter) addr(a netip.Addr) {
+	if !a.IsValid() {
+		w.null()
+		return
+	}
+	// The text is at most 45 bytes (an IPv4-mapped IPv6 address with a zone is longer, but a
+	// zone is never part of an LVS address): a fixstr or str8 header, patched after writing.
+	at := len(w.b)
+	w.b = append(w.b, 0xd9, 0)
+	w.b = a.AppendTo(w.b)
+	n := len(w.b) - at - 2
+	switch {
+	case n < 32:
+		w.b[at] = 0xa0 | byte(n)
+		w.b = append(w.b[:at+1], w.b[at+2:]...)
+	case n <= math.MaxUint8:
+		w.b[at+1] = byte(n)
+	default:
+		s := string(w.b[at+2:])
+		w.b = w.b[:at]
+		w.str(s)
+	}
+}
+
+func (w *msgpackWriter) strings(ss []string) {
+	w.arrayLen(len(ss))
+	for _, s := range ss {
+		w.str(s)
+	}
 }

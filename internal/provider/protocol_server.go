@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -13,7 +14,8 @@ import (
 )
 
 // NewProtocol6Server returns the provider's protocol 6 server: the framework's, except that
-// ReadDataSource of vip_keepalived_config calls the data source's Read itself.
+// ReadDataSource of vip_keepalived_config calls the data source's Read itself and sends the
+// state it encoded (keepalived_config_data_source_state.go) as it is.
 //
 // After a data source's Read the framework converts the whole result to its own value types
 // for semantic equality, deep-copies and compares it, and rebuilds it once more to reify null
@@ -42,12 +44,12 @@ func (s *protocolServer) ReadDataSource(ctx context.Context, req *tfprotov6.Read
 	if req == nil || req.TypeName != keepalivedConfigTypeName || req.Config == nil {
 		return s.ProviderServer.ReadDataSource(ctx, req)
 	}
-	return readDataSourceDirect(ctx, &keepalivedConfigDataSource{}, req)
+	return readKeepalivedConfigDirect(ctx, &keepalivedConfigDataSource{}, req)
 }
 
-// readDataSourceDirect runs a framework data source's Read on the request's configuration and
-// encodes its state, without the framework's post-processing (see NewProtocol6Server).
-func readDataSourceDirect(ctx context.Context, ds datasource.DataSource, req *tfprotov6.ReadDataSourceRequest) (*tfprotov6.ReadDataSourceResponse, error) {
+// readKeepalivedConfigDirect runs the data source's Read on the request's configuration and
+// sends the state it encoded, without the framework's post-processing (see NewProtocol6Server).
+func readKeepalivedConfigDirect(ctx context.Context, ds *keepalivedConfigDataSource, req *tfprotov6.ReadDataSourceRequest) (*tfprotov6.ReadDataSourceResponse, error) {
 	var schemaResp datasource.SchemaResponse
 	ds.Schema(ctx, datasource.SchemaRequest{}, &schemaResp)
 	resp := &tfprotov6.ReadDataSourceResponse{Diagnostics: protoDiagnostics(schemaResp.Diagnostics)}
@@ -66,16 +68,18 @@ func readDataSourceDirect(ctx context.Context, ds datasource.DataSource, req *tf
 		ClientCapabilities: datasource.ReadClientCapabilities{DeferralAllowed: req.ClientCapabilities != nil && req.ClientCapabilities.DeferralAllowed},
 	}
 	readResp := datasource.ReadResponse{State: tfsdk.State{Raw: config, Schema: schemaResp.Schema}}
-	ds.Read(ctx, readReq, &readResp)
+	state := ds.readState(ctx, readReq, &readResp)
 	resp.Diagnostics = append(resp.Diagnostics, protoDiagnostics(readResp.Diagnostics)...)
-	// As the framework does, the state goes back with errors too (Terraform ignores it then).
-	state, err := tfprotov6.NewDynamicValue(typ, readResp.State.Raw)
-	if err != nil {
-		resp.Diagnostics = append(resp.Diagnostics, &tfprotov6.Diagnostic{Severity: tfprotov6.DiagnosticSeverityError,
-			Summary: "Unable to encode the data source result", Detail: err.Error()})
-		return resp, nil
+	if state == nil {
+		// As the framework does, an error goes back with the configuration as the state
+		// (Terraform ignores it).
+		dv, err := tfprotov6.NewDynamicValue(typ, config)
+		if err != nil {
+			return nil, fmt.Errorf("encoding the configuration: %w", err)
+		}
+		state = dv.MsgPack
 	}
-	resp.State = &state
+	resp.State = &tfprotov6.DynamicValue{MsgPack: state}
 	return resp, nil
 }
 
