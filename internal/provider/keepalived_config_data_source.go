@@ -122,23 +122,14 @@ func (d *keepalivedConfigDataSource) Schema(_ context.Context, _ datasource.Sche
 			"real_servers": schema.MapNestedAttribute{
 				Computed: true,
 				MarkdownDescription: "Real and sorry servers reached by one of `forwarding_methods`, keyed by canonical address. " +
-					"A server missing here needs no VIP.",
+					"A server missing here needs no VIP. The services behind a server's VIPs (ports, weights, methods, sorry " +
+					"servers) are in `virtual_servers`, each with its real servers: they are not repeated here, which keeps " +
+					"a large configuration's plan fast.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"vips": schema.ListAttribute{
 						ElementType:         types.StringType,
 						Computed:            true,
 						MarkdownDescription: "VIPs the server must hold: canonical, IPv4 before IPv6, in numeric order, without duplicates.",
-					},
-					"services": schema.ListNestedAttribute{
-						Computed:            true,
-						MarkdownDescription: "The services behind those VIPs.",
-						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-							"vip":               schema.StringAttribute{Computed: true, MarkdownDescription: "VIP."},
-							"port":              schema.Int64Attribute{Computed: true, MarkdownDescription: "Port (0: all ports, a persistent service)."},
-							"protocol":          schema.StringAttribute{Computed: true, MarkdownDescription: "`TCP`, `UDP` or `SCTP`."},
-							"forwarding_method": schema.StringAttribute{Computed: true, MarkdownDescription: "`DR`, `TUN` or `NAT`."},
-							"sorry":             schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the server is the service's sorry server."},
-						}},
 					},
 				}},
 			},

@@ -55,8 +55,7 @@ func checkStateTypes(root tftypes.Object) error {
 		typ  tftypes.Type
 		want []string
 	}{
-		{"real_servers", realServer, []string{"services", "vips"}},
-		{"real_servers.services", elem(attr(realServer, "services")), []string{"forwarding_method", "port", "protocol", "sorry", "vip"}},
+		{"real_servers", realServer, []string{"vips"}},
 		{"virtual_servers", virtualServer, []string{"address", "file", "forwarding_method", "fwmark", "group", "line", "port", "protocol", "real_servers", "sorry_server"}},
 		{"virtual_servers.real_servers", elem(attr(virtualServer, "real_servers")), backend},
 		{"virtual_servers.sorry_server", attr(virtualServer, "sorry_server"), backend},
@@ -131,22 +130,7 @@ func (w *msgpackWriter) realServers(servers []*vipset.RealServer) {
 	w.mapLen(len(servers))
 	for _, rs := range servers {
 		w.addr(rs.Address)
-		w.mapLen(2)
-		w.str("services")
-		w.arrayLen(len(rs.Services))
-		for _, s := range rs.Services {
-			w.mapLen(5)
-			w.str("forwarding_method")
-			w.str(s.Method.String())
-			w.str("port")
-			w.int(int64(s.Port))
-			w.str("protocol")
-			w.str(s.Protocol.String())
-			w.str("sorry")
-			w.boolean(s.Sorry)
-			w.str("vip")
-			w.addr(s.VIP)
-		}
+		w.mapLen(1)
 		w.str("vips")
 		w.arrayLen(len(rs.VIPs))
 		for _, v := range rs.VIPs {

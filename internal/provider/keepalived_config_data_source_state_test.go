@@ -22,16 +22,7 @@ import (
 // directly; TestEncodedStateMatchesReference proves it.
 
 type refRealServer struct {
-	VIPs     []types.String `tfsdk:"vips"`
-	Services []refService   `tfsdk:"services"`
-}
-
-type refService struct {
-	VIP              types.String `tfsdk:"vip"`
-	Port             types.Int64  `tfsdk:"port"`
-	Protocol         types.String `tfsdk:"protocol"`
-	ForwardingMethod types.String `tfsdk:"forwarding_method"`
-	Sorry            types.Bool   `tfsdk:"sorry"`
+	VIPs []types.String `tfsdk:"vips"`
 }
 
 type refVirtualServer struct {
@@ -87,18 +78,9 @@ func referenceState(t *testing.T, config tfsdk.Config, methodNames []string, cfg
 	ctx := context.Background()
 	realServers := make(map[string]refRealServer, len(res.RealServers))
 	for _, rs := range res.RealServers {
-		out := refRealServer{VIPs: make([]types.String, 0, len(rs.VIPs)), Services: make([]refService, 0, len(rs.Services))}
+		out := refRealServer{VIPs: make([]types.String, 0, len(rs.VIPs))}
 		for _, v := range rs.VIPs {
 			out.VIPs = append(out.VIPs, types.StringValue(v.String()))
-		}
-		for _, s := range rs.Services {
-			out.Services = append(out.Services, refService{
-				VIP:              types.StringValue(s.VIP.String()),
-				Port:             types.Int64Value(int64(s.Port)),
-				Protocol:         types.StringValue(s.Protocol.String()),
-				ForwardingMethod: types.StringValue(s.Method.String()),
-				Sorry:            types.BoolValue(s.Sorry),
-			})
 		}
 		realServers[rs.Address.String()] = out
 	}

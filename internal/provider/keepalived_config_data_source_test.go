@@ -93,11 +93,15 @@ func TestAccKeepalivedConfig_configID(t *testing.T) {
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.10.1").AtMapKey("vips"),
 					strList("10.10.0.80", "10.10.0.81")),
-				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.10.1").AtMapKey("services").AtSliceIndex(1),
-					knownvalue.ObjectExact(map[string]knownvalue.Check{
-						"vip": knownvalue.StringExact("10.10.0.81"), "port": knownvalue.Int64Exact(80), "protocol": knownvalue.StringExact("TCP"),
-						"forwarding_method": knownvalue.StringExact("TUN"), "sorry": knownvalue.Bool(false),
-					})),
+				// The @lb2 service: 192.168.10.1 reached by TUN.
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("virtual_servers").AtSliceIndex(3), knownvalue.ObjectPartial(map[string]knownvalue.Check{
+					"address": knownvalue.StringExact("10.10.0.81"), "port": knownvalue.Int64Exact(80), "protocol": knownvalue.StringExact("TCP"),
+					"forwarding_method": knownvalue.StringExact("TUN"), "sorry_server": knownvalue.Null(),
+					"real_servers": knownvalue.ListExact([]knownvalue.Check{knownvalue.ObjectExact(map[string]knownvalue.Check{
+						"address": knownvalue.StringExact("192.168.10.1"), "port": knownvalue.Int64Exact(80),
+						"weight": knownvalue.Int64Exact(1), "forwarding_method": knownvalue.StringExact("TUN"),
+					})}),
+				})),
 			},
 		}, {
 			// Only DR: the TUN service no longer needs the VIP locally.
@@ -141,7 +145,10 @@ func TestAccKeepalivedConfig_contentAndPortConflict(t *testing.T) {
 }`,
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("files"), strList("content")),
-				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.20.9").AtMapKey("services").AtSliceIndex(0).AtMapKey("sorry"), knownvalue.Bool(true)),
+				// The sorry server holds the VIP of the service it stands in for.
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.20.9").AtMapKey("vips"), strList("10.20.0.1")),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("virtual_servers").AtSliceIndex(1).AtMapKey("sorry_server").AtMapKey("address"),
+					knownvalue.StringExact("192.168.20.9")),
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("port_conflicts"), knownvalue.ListExact([]knownvalue.Check{
 					knownvalue.ObjectPartial(map[string]knownvalue.Check{
 						"real_server":    knownvalue.StringExact("192.168.20.1"),

