@@ -27,7 +27,7 @@ func (p *parser) vsHandler(toks []string) {
 	switch toks[1] {
 	case "group":
 		if len(toks) < 3 {
-			p.errorf("Write `virtual_server group NAME`.", "virtual_server group without a group name")
+			p.errorf("Write `virtual_server group NAME`.", "virtual_server group without a group name; keepalived's checker process crashes on it")
 			p.skip = -1
 			return
 		}
