@@ -1,8 +1,6 @@
 package keepalived
 
 import (
-	"bufio"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,40 +8,15 @@ import (
 	"runtime/debug"
 	"testing"
 	"time"
+
+	"github.com/vip-manager/terraform-provider-vip/internal/benchconf"
 )
 
-// writeLargeConfig writes nvs virtual servers with nrs real servers each, every real server
-// with a TCP_CHECK block: the shape of a large LVS site (10,000 x 10 is about 15 MB).
+// writeLargeConfig writes the scale benchmarks' generated configuration (internal/benchconf):
+// nvs virtual servers with nrs real servers each, every real server with a TCP_CHECK block
+// (10,000 x 10 is about 21 MB).
 func writeLargeConfig(path string, nvs, nrs int) (int64, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return 0, err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	fmt.Fprintf(w, "! generated: %d virtual servers x %d real servers\nglobal_defs {\n    router_id LVS_BENCH\n}\n\n", nvs, nrs)
-	for v := 0; v < nvs; v++ {
-		fmt.Fprintf(w, "virtual_server 10.%d.%d.%d 80 {\n    delay_loop 6\n    lb_algo wrr\n    lb_kind DR\n    persistence_timeout 50\n    protocol TCP\n\n",
-			v>>16&255, v>>8&255, v&255)
-		for r := 0; r < nrs; r++ {
-			n := v*nrs + r
-			fmt.Fprintf(w, "    real_server 172.%d.%d.%d 80 {\n        weight %d\n        TCP_CHECK {\n            connect_timeout 3\n            retry 3\n            delay_before_retry 3\n        }\n    }\n",
-				16+n>>16&15, n>>8&255, n&255, 1+r%5)
-		}
-		if _, err := w.WriteString("}\n\n"); err != nil {
-			f.Close()
-			return 0, err
-		}
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return 0, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return 0, err
-	}
-	return st.Size(), f.Close()
+	return benchconf.WriteFile(path, nvs, nrs)
 }
 
 // keepalivedTestTime times `keepalived -t -f path` (best of three), or returns 0 when keepalived

@@ -128,11 +128,18 @@ func Build(cfg *keepalived.Config, opts Options) (*Result, error) {
 		limit = DefaultMaxServices
 	}
 	res := &Result{Services: make([]VirtualService, 0, len(cfg.VirtualServers))}
+	// All services' backends in one allocation, each service's a full slice expression of it.
+	nBackends := 0
 	for _, vs := range cfg.VirtualServers {
-		backends := make([]Backend, len(vs.RealServers))
-		for i, rs := range vs.RealServers {
-			backends[i] = backend(rs)
+		nBackends += len(vs.RealServers)
+	}
+	slab := make([]Backend, 0, nBackends)
+	for _, vs := range cfg.VirtualServers {
+		first := len(slab)
+		for _, rs := range vs.RealServers {
+			slab = append(slab, backend(rs))
 		}
+		backends := slab[first:len(slab):len(slab)]
 		var sorry *Backend
 		if vs.SorryServer != nil {
 			b := backend(vs.SorryServer)
@@ -373,22 +380,31 @@ func conflicts(res *Result) []PortConflict {
 		return a.seq - b.seq
 	})
 	all = slices.CompactFunc(all, func(a, b vipPort) bool { return a.vip == b.vip && a.key == b.key })
+	// Servers next to each other in address order often share VIPs: the last lookup is kept.
+	var lastVIP netip.Addr
+	var lastPorts []vipPort
 	portsOf := func(vip netip.Addr) []vipPort {
+		if vip == lastVIP && lastPorts != nil {
+			return lastPorts
+		}
 		i, _ := slices.BinarySearchFunc(all, vip, func(p vipPort, v netip.Addr) int { return p.vip.Compare(v) })
 		j := i
 		for j < len(all) && all[j].vip == vip {
 			j++
 		}
-		return all[i:j]
+		lastVIP, lastPorts = vip, all[i:j:j]
+		return lastPorts
 	}
 
 	var out []PortConflict
+	var mine []portKey    // the ports of one VIP one server serves, reused
+	var missing []vipPort // reused likewise
 	for _, rs := range res.RealServers {
 		// rs.Services is sorted by VIP, then protocol and port: one run per VIP.
 		for i := 0; i < len(rs.Services); {
 			vip := rs.Services[i].VIP
 			j := i
-			var mine []portKey
+			mine = mine[:0]
 			for ; j < len(rs.Services) && rs.Services[j].VIP == vip; j++ {
 				k := portKey{rs.Services[j].Protocol, rs.Services[j].Port}
 				if len(mine) == 0 || mine[len(mine)-1] != k {
@@ -400,7 +416,7 @@ func conflicts(res *Result) []PortConflict {
 				_, found := slices.BinarySearchFunc(mine, k, portKey.compare)
 				return found
 			}
-			var missing []vipPort
+			missing = missing[:0]
 			for _, p := range portsOf(vip) {
 				if !serves(p.key) && !serves(portKey{p.key.proto, 0}) {
 					missing = append(missing, p)
