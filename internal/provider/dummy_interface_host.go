@@ -37,3 +37,11 @@ func (r *dummyInterfaceResource) lookup(host types.String, refresh bool) (target
 	}
 	return t, r.data.dummyLocks.lock(host.ValueString()), nil
 }
+
+// hostOrLocal names a resource's host in messages: the host as written, or this machine.
+func hostOrLocal(host types.String) string {
+	if h := host.ValueString(); h != "" {
+		return h
+	}
+	return "this machine"
+}

@@ -66,12 +66,24 @@ func (r *dummyInterfaceResource) Metadata(_ context.Context, req resource.Metada
 func (r *dummyInterfaceResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Puts exactly a set of VIPs on a dummy interface of a real server, with ARP for them " +
-			"suppressed, as LVS direct routing (DR) and tunnelling (TUN) need. Creates the dummy if missing, sets the " +
+			"suppressed, as LVS direct routing (DR) and tunnelling (TUN) need. Creates the dummy, sets the " +
 			"ARP sysctls before adding any address, adds new addresses before removing old ones, and fails closed: " +
 			"if an ARP sysctl cannot be set, no VIP stays on the interface.\n\n" +
 			"The interface is marked with an alias (`terraform-provider-vip:...`) that records which ARP sysctls it " +
 			"needs and their values before any dummy of this provider changed them, so that destroying the last " +
-			"one restores them.",
+			"one restores them.\n\n" +
+			"**No takeover.** Creating the resource fails, changing nothing, when an interface of that name already " +
+			"exists on the host (made by hand, by another tool, by a resource of another state, or by an interrupted " +
+			"apply): it may hold someone else's addresses. Adopt it with `terraform import` (ID `<host>/<name>` or " +
+			"`local/<name>`) and the plan shows what would change. Two resources of one configuration that name the same " +
+			"interface on the same host (`rs1` and `rs1:22` count as one) are an error at plan time.\n\n" +
+			"**One writer per host.** Terraform runs of other states, other provider aliases or other machines may " +
+			"manage dummies on the same host, which share its ARP sysctls. Every apply holds an exclusive `flock` on " +
+			"`/run/lock/terraform-provider-vip.lock` on the host (over SSH through the helper, which needs `flock` from " +
+			"util-linux; locally through the same file) and first checks, under the lock, that what the plan was " +
+			"computed from still holds (the interface, the other managed dummies and their aliases, the ARP sysctls). If " +
+			"another run changed them in between, nothing is changed and the resource reads the host and plans again " +
+			"(up to three times). An apply waits at most 20 s for another one on the same host.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed:            true,
@@ -160,6 +172,7 @@ func (r *dummyInterfaceResource) Create(ctx context.Context, req resource.Create
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	spec.Create = true // an interface that is already there is not this resource's
 	t, unlock, ok := r.hostTarget(plan.Host, false, &resp.Diagnostics)
 	if !ok {
 		return
@@ -207,7 +220,15 @@ func (r *dummyInterfaceResource) finish(ctx context.Context, plan dummyInterface
 	plan.IfIndex = types.Int64Value(int64(res.Index))
 	if err != nil {
 		var nd *target.NotDummyError
+		var exists *target.ExistsError
 		switch {
+		case errors.As(err, &exists):
+			id := plan.ID.ValueString()
+			diags.AddAttributeError(path.Root("name"), "Interface already exists",
+				fmt.Sprintf("On %s: %v. Nothing was changed. To manage this interface with this resource, import it: "+
+					"`terraform import <resource address> %s` (or an import block with id = %q); its addresses then show in the plan before anything changes. "+
+					"Otherwise choose another name.", hostOrLocal(plan.Host), exists, id, id))
+			return
 		case errors.As(err, &nd):
 			diags.AddAttributeError(path.Root("name"), "Not a dummy interface", err.Error())
 			return

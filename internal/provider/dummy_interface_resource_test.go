@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -108,4 +109,36 @@ func diagPath(t *testing.T, d diag.Diagnostic) path.Path {
 		t.Fatalf("diagnostic %q has no attribute path", d.Summary())
 	}
 	return withPath.Path()
+}
+
+// Two resources that name one interface on one host (also when one writes the default port) are
+// an error at plan time, before anything connects; so are two without host (this machine).
+func TestAccDummyInterfaceTwoResourcesOneInterface(t *testing.T) {
+	for name, hosts := range map[string][2]string{
+		"ssh":   {`host = "rs1.example.net"`, `host = "rs1.example.net:22"`},
+		"local": {"", ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			config := fmt.Sprintf(`
+resource "vip_dummy_interface" "a" {
+  %s
+  name      = "vip0"
+  addresses = ["192.0.2.1"]
+}
+resource "vip_dummy_interface" "b" {
+  %s
+  name      = "vip0"
+  addresses = ["192.0.2.2"]
+}
+`, hosts[0], hosts[1])
+			resource.UnitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      config,
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(`(?s)Interface managed by two resources.*"vip0"`),
+				}},
+			})
+		})
+	}
 }

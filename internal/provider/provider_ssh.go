@@ -145,6 +145,8 @@ type providerData struct {
 	secrets []string
 	// dummyLocks serializes resources that share a host's ARP sysctls (see hostLocks).
 	dummyLocks hostLocks
+	// interfaceClaims catches two resources that name one interface (see interfaceClaims).
+	interfaceClaims interfaceClaims
 	// snapshots lets the reads of one refresh share one observation per SSH host. Configure runs
 	// once per Terraform graph walk, so a snapshot never outlives the plan that took it.
 	snapshots *sshhost.Snapshots
@@ -353,6 +355,7 @@ func newProviderData(ctx context.Context, cfg vipProviderModel) (*providerData, 
 	}
 	d.pool = sshconn.NewPool(c)
 	d.dummyLocks.canonical = d.pool.Address
+	d.interfaceClaims.canonical = d.pool.Address
 	d.snapshots = sshhost.NewSnapshots(sshhost.DefaultSnapshotAge)
 	tflog.Debug(ctx, "SSH transport configured", map[string]any{
 		"user": c.User, "port": c.Port, "keys": len(c.Signers), "agent": c.AgentSocket != "", "password_auth": c.Password != "",

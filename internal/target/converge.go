@@ -26,6 +26,9 @@ type Spec struct {
 	// Persist: the boot files recreate the interface at boot (see persist.go); when false, the
 	// interface's boot files are removed if present.
 	Persist bool
+	// Create is set when the resource is being created: an interface of that name that exists
+	// already is not its own, and is refused (ExistsError) rather than taken over.
+	Create bool
 }
 
 // Result is what a host has after Converge, as far as it is known, also when Converge fails.
@@ -181,6 +184,27 @@ func (e *NotDummyError) Error() string {
 	return fmt.Sprintf("interface %s exists and is not a dummy (kind: %s); this provider only manages dummy interfaces it may delete. Choose another name", e.Name, kind)
 }
 
+// ExistsError is returned when a resource being created finds its interface already there: it
+// may belong to another resource, another Terraform state or another tool, so nothing is touched.
+type ExistsError struct {
+	Name IfName
+	Kind string
+	// Managed: the interface carries this provider's alias, so some vip_dummy_interface (in
+	// another state, or an interrupted apply of this one) created it.
+	Managed bool
+}
+
+func (e *ExistsError) Error() string {
+	what := "a " + e.Kind + " interface"
+	switch {
+	case e.Managed:
+		what = "a dummy interface marked as managed by this provider (by another resource or state, or by an interrupted apply)"
+	case e.Kind == "":
+		what = "an interface (a device without rtnl kind, e.g. a physical NIC)"
+	}
+	return fmt.Sprintf("interface %s already exists, %s; a new resource never takes over an interface it did not create", e.Name, what)
+}
+
 // peers parses the aliases of the other dummies this provider manages on the host.
 func peers(obs Observation, self IfName) (covered map[string]bool, orig Originals) {
 	covered = map[string]bool{}
@@ -219,6 +243,9 @@ func PlanConverge(spec Spec, obs Observation) (Plan, error) {
 	link := obs.Link
 	if link.Exists && link.Kind != "dummy" {
 		return Plan{}, &NotDummyError{Name: spec.Name, Kind: link.Kind}
+	}
+	if spec.Create && link.Exists {
+		return Plan{}, &ExistsError{Name: spec.Name, Kind: link.Kind, Managed: strings.HasPrefix(link.Alias, AliasPrefix)}
 	}
 	covered, peerOrig := peers(obs, spec.Name)
 
@@ -347,6 +374,17 @@ func Converge(ctx context.Context, t Target, spec Spec) (Result, error) {
 	if err := spec.Validate(); err != nil {
 		return Result{}, err
 	}
+	for attempt := 1; ; attempt++ {
+		res, err := convergeOnce(ctx, t, spec)
+		if !errors.Is(err, ErrChanged) || attempt == changeRetries {
+			return res, err
+		}
+	}
+}
+
+// convergeOnce observes, plans and applies once; the apply checks on the host, under its lock,
+// that the observation still holds (see Expectations).
+func convergeOnce(ctx context.Context, t Target, spec Spec) (Result, error) {
 	obs, err := t.Observe(ctx, spec.Name, spec.Sysctls())
 	if err != nil {
 		return Result{}, fmt.Errorf("reading interface %s: %w", spec.Name, err)
@@ -366,7 +404,7 @@ func Converge(ctx context.Context, t Target, spec Spec) (Result, error) {
 		res.Persisted = spec.Persist
 		return res, nil
 	}
-	applyErr := t.Apply(ctx, spec.Name, plan.Steps)
+	applyErr := applyChecked(ctx, t, spec.Name, obs, spec.Sysctls(), plan.Steps)
 	if errors.Is(applyErr, ErrNotApplied) {
 		// Refused before anything ran: the host is as observed, and no step is partly done.
 		return res, fmt.Errorf("applying changes to interface %s: %w", spec.Name, applyErr)
@@ -466,6 +504,16 @@ func Destroy(ctx context.Context, t Target, name IfName, orig Originals) error {
 	if _, err := ParseIfName(string(name)); err != nil {
 		return err
 	}
+	for attempt := 1; ; attempt++ {
+		err := destroyOnce(ctx, t, name, orig)
+		if !errors.Is(err, ErrChanged) || attempt == changeRetries {
+			return err
+		}
+	}
+}
+
+// destroyOnce observes, plans and applies a destroy once (see convergeOnce).
+func destroyOnce(ctx context.Context, t Target, name IfName, orig Originals) error {
 	obs, err := t.Observe(ctx, name, orig.Sorted())
 	if err != nil {
 		return fmt.Errorf("reading interface %s: %w", name, err)
@@ -511,7 +559,7 @@ func Destroy(ctx context.Context, t Target, name IfName, orig Originals) error {
 	if len(steps) == 0 {
 		return nil
 	}
-	if err := t.Apply(ctx, name, steps); err != nil {
+	if err := applyChecked(ctx, t, name, obs, all.Sorted(), steps); err != nil {
 		return fmt.Errorf("destroying interface %s: %w", name, err)
 	}
 	return nil

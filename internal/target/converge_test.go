@@ -356,3 +356,22 @@ func TestParseAliasRangeChecksOriginals(t *testing.T) {
 		}
 	}
 }
+
+// A resource being created refuses an interface that is already there, whoever made it, and
+// touches nothing: not its addresses, not its alias, not the ARP sysctls.
+func TestConvergeCreateRefusesExisting(t *testing.T) {
+	for _, alias := range []string{"", AliasPrefix + "all=0/0"} {
+		h := newFakeHost()
+		h.links["vip0"] = &fakeLink{kind: "dummy", up: true, index: 42, alias: alias, addrs: []netip.Prefix{netip.MustParsePrefix("198.51.100.9/32")}}
+		s := spec(t, "vip0", "192.0.2.1")
+		s.Create = true
+		_, err := Converge(context.Background(), h, s)
+		var exists *ExistsError
+		if !errors.As(err, &exists) || exists.Managed != (alias != "") {
+			t.Fatalf("alias %q: want ExistsError, got %v", alias, err)
+		}
+		if len(h.applies) != 0 {
+			t.Fatalf("alias %q: applied %v", alias, h.applies)
+		}
+	}
+}

@@ -33,6 +33,10 @@ type fakeHost struct {
 	readOnlyFS map[string]bool // directories whose files cannot be written
 	reloads    int
 	refuse     error // returned by Apply before any step runs, when set
+	// beforeApply, when set, runs at the start of every Apply: another writer changing the host
+	// between a run's observe and its apply.
+	beforeApply func()
+	changed     int // applies refused by a failed expectation
 }
 
 func newFakeHost() *fakeHost {
@@ -69,17 +73,29 @@ func (h *fakeHost) Observe(_ context.Context, name IfName, sysctls []Sysctl) (Ob
 
 var errTransport = errors.New("connection lost")
 
-func (h *fakeHost) Apply(_ context.Context, name IfName, steps []Step) error {
-	h.applies = append(h.applies, slices.Clone(steps))
+func (h *fakeHost) Apply(ctx context.Context, name IfName, steps []Step) error {
 	if h.refuse != nil {
 		return h.refuse
 	}
-	for i, s := range steps {
+	if h.beforeApply != nil {
+		h.beforeApply()
+	}
+	// The expectation checks, as a real host runs them under its lock.
+	obs, _ := h.Observe(ctx, name, ExpectedSysctls(steps))
+	h.observes--
+	rest, err := CheckExpectations(obs, steps)
+	if err != nil {
+		h.changed++
+		return err
+	}
+	checks := len(steps) - len(rest)
+	h.applies = append(h.applies, slices.Clone(rest))
+	for i, s := range rest {
 		if h.failAfterN > 0 && i == h.failAfterN {
 			return errTransport
 		}
 		if err := h.step(name, s); err != nil {
-			return &StepError{Index: i, Step: s, Err: err}
+			return &StepError{Index: checks + i, Step: s, Err: err}
 		}
 	}
 	return nil

@@ -115,6 +115,8 @@ func (o Op) String() string {
 		return "remove"
 	case OpDaemonReload:
 		return "systemctl daemon-reload"
+	case OpExpectLink, OpExpectManaged, OpExpectManagedCount, OpExpectSysctl:
+		return "check"
 	}
 	return fmt.Sprintf("op(%d)", int(o))
 }
@@ -130,6 +132,8 @@ type Step struct {
 	// (OpSymlink); Path alone for OpRemoveFile. Checked with BootPathAllowed and ValidBootContent.
 	Path    string
 	Content string
+	// Peer is the other link an OpExpectManaged step is about.
+	Peer IfName
 }
 
 func (s Step) String() string {

@@ -172,7 +172,23 @@ func (Host) Apply(ctx context.Context, name target.IfName, steps []target.Step) 
 	}
 	for i, s := range steps {
 		if err := validate(s); err != nil {
-			return &target.StepError{Index: i, Step: s, Err: err}
+			return fmt.Errorf("%w: %w", target.ErrNotApplied, &target.StepError{Index: i, Step: s, Err: err})
+		}
+	}
+	// One writer per host, across processes: the lock, then the expectations the plan was
+	// computed from, checked under it (see target.Expectations).
+	unlock, err := lockHost(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", target.ErrNotApplied, err)
+	}
+	defer unlock()
+	if len(steps) > 0 && target.IsExpectation(steps[0]) {
+		obs, err := Host{}.Observe(ctx, name, target.ExpectedSysctls(steps))
+		if err != nil {
+			return fmt.Errorf("%w: checking the host before the apply: %w", target.ErrNotApplied, err)
+		}
+		if _, err := target.CheckExpectations(obs, steps); err != nil {
+			return err
 		}
 	}
 	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
@@ -200,6 +216,9 @@ func (Host) Apply(ctx context.Context, name target.IfName, steps []target.Step) 
 	for i, s := range steps {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if target.IsExpectation(s) {
+			continue // checked above
 		}
 		var err error
 		switch s.Op {

@@ -1,5 +1,6 @@
 # vip-helper: the program the provider runs on a real server, as `sh -c <this text>`, to observe
-# or change one dummy interface. It needs only a POSIX sh, `ip` (iproute2) and /proc/sys.
+# or change one dummy interface. It needs only a POSIX sh, `ip` (iproute2), /proc/sys and, to
+# apply, `flock` (util-linux).
 #
 # The text is fixed; every value (interface name, sysctls, addresses, alias) arrives as data on
 # standard input, one request per run. Several resources on one host read in one run: the
@@ -15,7 +16,16 @@
 #   write PATH N, then N lines "|TEXT" apply: write a boot file (persist), through a temporary file
 #   symlink PATH TARGET | remove PATH  apply: enable the boot unit, remove a boot file
 #   reload                             apply: systemctl daemon-reload
+#   expect link 0|1                     apply: the interface does not exist / exists
+#   expect managed NAME ALIAS          apply: link NAME carries the provider alias ALIAS
+#   expect count N                     apply: exactly N links carry the provider alias
+#   expect sysctl IF KEY VALUE|-       apply: net.ipv4.conf.IF.KEY is VALUE (- absent)
 #   end
+#
+# An apply holds an exclusive flock on /run/lock/terraform-provider-vip.lock from its first
+# "expect" to its last step, so that two writers (other Terraform runs, states, machines) never
+# interleave on one host; the expect lines, which lead the steps, check under the lock that what
+# the provider read is still true. If one is not, nothing is done ("error changed").
 #
 # The whole request is read and every field checked against a fixed character set before
 # anything runs, so a malformed or hostile request changes nothing. Values are only ever used as
@@ -36,7 +46,9 @@
 set -f
 LC_ALL=C
 export LC_ALL
-PATH=$PATH:/usr/sbin:/sbin:/usr/bin:/bin
+# The system directories come first, so that a directory earlier in the login PATH (writable by
+# the login user, as ~/bin often is) cannot stand in for ip or flock when this runs as root.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 export PATH
 nl="
 "
@@ -155,6 +167,15 @@ while :; do
 	apply:symlink) [ $# -eq 3 ] && [ "$2" = "$boot_wants" ] && [ "$3" = "../$boot_unit" ] || ok= ;;
 	apply:remove) [ $# -eq 2 ] && valid_path "$2" || ok= ;;
 	apply:reload) [ $# -eq 1 ] || ok= ;;
+	apply:expect)
+		case $2:$# in
+		link:3) [ "$3" = 0 ] || [ "$3" = 1 ] || ok= ;;
+		managed:4) valid_name "$3" && valid_alias "$4" || ok= ;;
+		count:3) [ "$3" = 0 ] || valid_count "$3" || ok= ;;
+		sysctl:5) valid_name "$3" && valid_key "$4" && { [ "$5" = - ] || valid_value "$5"; } || ok= ;;
+		*) ok= ;;
+		esac
+		;;
 	*:end)
 		[ $# -eq 1 ] || die proto "request line $n is malformed"
 		break
@@ -250,8 +271,73 @@ if [ "$mode" = observe ]; then
 	exit 0
 fi
 
-# apply: run the steps in order. Consecutive ip steps go to one `ip -batch -`, which stops at
-# the first failing line and names it ("Command failed -:N").
+# apply: hold the lock of the host until exit (the kernel drops it if this process dies), then run
+# the steps in order. Consecutive ip steps go to one `ip -batch -`, which stops at the first
+# failing line and names it ("Command failed -:N").
+lock=/run/lock/terraform-provider-vip.lock
+[ -d /run/lock ] || lock=/run/terraform-provider-vip.lock
+command -v flock >/dev/null 2>&1 || die noflock "no flock command (install util-linux)"
+(: >>"$lock") 2>/dev/null || die lock "cannot open $lock"
+exec 9>>"$lock"
+flock -w 20 9 || die busy "another apply on this host has held $lock for 20 s"
+
+changed() {
+	echo "error changed $1"
+	exit 3
+}
+managed=
+managed_count=
+# load_managed lists the links that carry the provider alias, as "NAME ALIAS" lines, from
+# `ip -o link show` (one line per link, the alias after "    alias ").
+load_managed() {
+	[ -n "$managed_count" ] && return 0
+	out=$(ip -o link show </dev/null 2>&1) || die ip "ip -o link show failed"
+	managed=$nl
+	managed_count=0
+	IFS=$nl
+	for l in $out; do
+		case $l in
+		*" alias terraform-provider-vip:"*) ;;
+		*) continue ;;
+		esac
+		n=${l#*: }
+		n=${n%%: *}
+		n=${n%%@*}
+		a=${l##* alias }
+		a=${a%%\\*}
+		valid_name "$n" && valid_alias "$a" || continue
+		managed=$managed$n" "$a$nl
+		managed_count=$((managed_count + 1))
+	done
+	IFS=" "
+}
+check() {
+	case $1 in
+	link)
+		if ip link show dev "$ifname" </dev/null >/dev/null 2>&1; then have=1; else have=0; fi
+		[ "$have" = "$2" ] || changed "interface $ifname was created or deleted"
+		;;
+	managed)
+		load_managed
+		case $managed in
+		*"$nl$2 $3$nl"*) ;;
+		*) changed "managed interface $2 changed" ;;
+		esac
+		;;
+	count)
+		load_managed
+		[ "$managed_count" = "$2" ] || changed "$managed_count interfaces are managed by this provider now, $2 were"
+		;;
+	sysctl)
+		p=/proc/sys/net/ipv4/conf/$2/$3
+		v=
+		[ -f "$p" ] && IFS= read -r v <"$p" 2>/dev/null
+		[ -n "$v" ] || v=-
+		[ "$v" = "$4" ] || changed "net.ipv4.conf.$2.$3 is $v now, was $4"
+		;;
+	esac
+}
+
 i=0
 batch=
 bstart=0
@@ -292,6 +378,10 @@ for op in $ops; do
 	symlink | remove | reload)
 		flush
 		boot_step "$@"
+		;;
+	expect)
+		shift
+		check "$@"
 		;;
 	create)
 		flush

@@ -19,11 +19,25 @@ import (
 // helper on the real ip, without SSH. Netns, when set, runs it inside that network namespace.
 type localRunner struct {
 	shell string // "sh", "bash", "busybox sh"
-	path  string // PATH for the helper; "" keeps the test's
-	netns string
+	// path, when set, is the helper's whole PATH: the helper's own PATH line (system directories
+	// first) is replaced, so that a fake ip in a test directory is the one that runs.
+	path string
+	// loginPath, when set, is the PATH the helper starts with, as sshd would hand it over; the
+	// helper's own PATH line stays.
+	loginPath string
+	netns     string
 }
 
+// helperPathLine is the line of Script that sets PATH.
+const helperPathLine = "PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH\n"
+
 func (r localRunner) Run(ctx context.Context, _ string, program string, stdin []byte) (*sshconn.Result, error) {
+	if r.path != "" {
+		if !strings.Contains(program, helperPathLine) {
+			return nil, errors.New("the helper's PATH line changed: update helperPathLine")
+		}
+		program = strings.Replace(program, helperPathLine, "PATH="+r.path+"\n", 1)
+	}
 	args := append(strings.Fields(r.shell), "-c", program)
 	if r.netns != "" {
 		args = append([]string{"ip", "netns", "exec", r.netns}, args...)
@@ -32,8 +46,8 @@ func (r localRunner) Run(ctx context.Context, _ string, program string, stdin []
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if r.path != "" {
-		cmd.Env = append(os.Environ(), "PATH="+r.path)
+	if r.loginPath != "" {
+		cmd.Env = append(os.Environ(), "PATH="+r.loginPath)
 	}
 	err := cmd.Run()
 	res := &sshconn.Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
@@ -334,5 +348,27 @@ func TestHelperObserveMany(t *testing.T) {
 		if err != nil || missing.Link.Exists || len(missing.Sysctls) != 0 {
 			t.Errorf("%s: nosuch0: %+v %v", sh, missing, err)
 		}
+	}
+}
+
+// The helper puts the system directories first in PATH: an `ip` earlier in the login PATH (a
+// directory the login user can write, such as ~/bin) does not run when the helper runs as root.
+func TestHelperSystemDirectoriesFirst(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "ran")
+	fake := "#!/bin/sh\ntouch " + marker + "\necho '[]'\n"
+	if err := os.WriteFile(filepath.Join(dir, "ip"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := New(localRunner{shell: "sh", loginPath: dir + ":" + os.Getenv("PATH")}, "rs1")
+	obs, err := h.Observe(context.Background(), "lo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the ip in the login PATH ran instead of the system one")
+	}
+	if !obs.Link.Exists {
+		t.Fatalf("lo not observed: %+v", obs.Link)
 	}
 }

@@ -54,6 +54,25 @@ type Host struct {
 	snaps   *Snapshots // nil: every Observe runs the helper
 	key     string     // the host's key in snaps: its canonical address when the runner knows it
 	refresh bool       // Observe may answer from snaps (see Refreshing)
+
+	installed string // the installed helper's path (WithInstalledHelper); "" sends Script
+}
+
+// WithInstalledHelper returns a copy of h that runs the helper installed at path on the host
+// (ssh.helper_path: a root-owned copy of Script, so that sudoers can allow exactly that file)
+// instead of sending Script to `sh -c`. The request still travels on stdin.
+func (h *Host) WithInstalledHelper(path string) *Host {
+	c := *h
+	c.installed = path
+	return &c
+}
+
+// program is what the runner runs: the installed helper, or Script.
+func (h *Host) program() string {
+	if h.installed != "" {
+		return sshconn.Installed(h.installed)
+	}
+	return Script
 }
 
 // Addresser canonicalizes a host (*sshconn.Pool does), so that `rs1` and `rs1:22` share one
@@ -131,9 +150,9 @@ func (h *Host) observe(ctx context.Context, ifname target.IfName, sysctls []targ
 	}
 	var res *sshconn.Result
 	if b, ok := h.runner.(Batcher); ok {
-		res, _, err = b.Batch(ctx, h.host, Script, req, MergeObserve)
+		res, _, err = b.Batch(ctx, h.host, h.program(), req, MergeObserve)
 	} else {
-		res, err = h.runner.Run(ctx, h.host, Script, req)
+		res, err = h.runner.Run(ctx, h.host, h.program(), req)
 	}
 	if err != nil {
 		return nil, err
@@ -236,7 +255,7 @@ func (f *failedStep) Error() string { return strings.Join(f.Messages, "; ") }
 
 // run sends one request and checks the helper's framing; it returns the helper's stdout.
 func (h *Host) run(ctx context.Context, req []byte) ([]byte, error) {
-	res, err := h.runner.Run(ctx, h.host, Script, req)
+	res, err := h.runner.Run(ctx, h.host, h.program(), req)
 	if err != nil {
 		return nil, err
 	}
@@ -247,6 +266,10 @@ func (h *Host) run(ctx context.Context, req []byte) ([]byte, error) {
 func (h *Host) check(res *sshconn.Result) ([]byte, error) {
 	out := res.Stdout
 	if !bytes.HasPrefix(out, []byte(protocolHeader+"\n")) {
+		if h.installed != "" {
+			return nil, fmt.Errorf("the helper installed at %s did not run on %s (exit status %d): %s; install it there as the provider documentation shows (ssh.helper_path)",
+				h.installed, h.host, res.ExitStatus, firstLines(res.Stderr, 3))
+		}
 		return nil, fmt.Errorf("the helper did not run on %s (exit status %d): %s; the provider needs a POSIX sh there (as `sh` on the user's PATH)",
 			h.host, res.ExitStatus, firstLines(res.Stderr, 3))
 	}
@@ -293,6 +316,15 @@ func (h *Host) helperError(lines []string) error {
 		return fmt.Errorf("iproute2 on %s is too old: the provider needs `ip -j` (JSON output, iproute2 4.14 or newer); %s", h.host, detail)
 	case code == "ip":
 		return fmt.Errorf("on %s, `ip -d -j addr show` failed: %s", h.host, detail)
+	case code == "changed":
+		return fmt.Errorf("on %s: %w", h.host, target.ChangedError(text))
+	case code == "busy":
+		return fmt.Errorf("on %s: %s (a long apply of another Terraform run?); nothing was changed, try again: %w", h.host, text, target.ErrNotApplied)
+	case code == "noflock" || code == "lock":
+		return fmt.Errorf("on %s: %s; the helper locks the host for each apply (util-linux flock, /run/lock); nothing was changed: %w", h.host, text, target.ErrNotApplied)
+	case code == "proto" && h.installed != "":
+		return fmt.Errorf("the helper installed at %s on %s refused the request (%s); nothing was changed. It is probably from another version of the provider: install the helper of this version (see the provider documentation, ssh.helper_path)",
+			h.installed, h.host, text)
 	}
 	return fmt.Errorf("the helper on %s refused the request (%s: %s); nothing was changed. This is a bug in the provider, please report it", h.host, code, text)
 }
@@ -327,6 +359,8 @@ func explain(host string, s target.Step, msg string) error {
 	switch {
 	case strings.Contains(msg, "Operation not permitted") || strings.Contains(msg, "Permission denied"):
 		hint = " (needs root: connect as root or set ssh.sudo = true)"
+	case s.Op == target.OpCreateDummy && strings.Contains(msg, "File exists"):
+		hint = " (an interface of that name appeared since it was read: another resource, state or process created it; it is not taken over. Import it, or choose another name)"
 	case s.Op == target.OpCreateDummy && (strings.Contains(msg, "Unknown device type") || strings.Contains(msg, "not supported")):
 		hint = " (the kernel there has no dummy driver: modprobe dummy)"
 	case s.Op == target.OpAddAddress && (strings.Contains(msg, "File exists") || strings.Contains(strings.ToLower(msg), "already assigned")):
@@ -393,6 +427,8 @@ func EncodeApply(ifname target.IfName, steps []target.Step) ([]byte, error) {
 			if err = target.ValidateBootStep(s); err == nil {
 				line = encodeBootStep(s)
 			}
+		case target.OpExpectLink, target.OpExpectManaged, target.OpExpectManagedCount, target.OpExpectSysctl:
+			line, err = encodeExpectation(s)
 		default:
 			err = fmt.Errorf("unknown step %v", s.Op)
 		}
