@@ -7,6 +7,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,7 @@ type sshModel struct {
 	InsecureIgnoreHostKey types.Bool    `tfsdk:"insecure_ignore_host_key"`
 	Bastion               *bastionModel `tfsdk:"bastion"`
 	Sudo                  types.Bool    `tfsdk:"sudo"`
+	HelperPath            types.String  `tfsdk:"helper_path"`
 	Timeout               types.String  `tfsdk:"timeout"`
 }
 
@@ -64,6 +66,7 @@ const (
 	envHostKey               = "VIP_SSH_HOST_KEY"
 	envInsecureIgnoreHostKey = "VIP_SSH_INSECURE_IGNORE_HOST_KEY"
 	envSudo                  = "VIP_SSH_SUDO"
+	envHelperPath            = "VIP_SSH_HELPER_PATH"
 	envTimeout               = "VIP_SSH_TIMEOUT"
 	envBastionHost           = "VIP_SSH_BASTION_HOST"
 	envBastionUser           = "VIP_SSH_BASTION_USER"
@@ -110,8 +113,16 @@ func sshSchemaAttribute() schema.SingleNestedAttribute {
 				MarkdownDescription: "Accept any host key, which lets anyone in the network path impersonate the real servers. " +
 					"For throwaway labs only; the provider warns. Default: `$VIP_SSH_INSECURE_IGNORE_HOST_KEY`, else false."},
 			"sudo": schema.BoolAttribute{Optional: true,
-				MarkdownDescription: "Run the helper with `sudo -n` (the user needs NOPASSWD for `sh`; a password prompt is an error, never a hang). " +
+				MarkdownDescription: "Run the helper with `sudo -n` (a password prompt is an error, never a hang). Without `helper_path` the " +
+					"user needs NOPASSWD for `sh`, which is full root; with it, NOPASSWD for exactly the installed helper. " +
 					"Default: `$VIP_SSH_SUDO`, else false."},
+			"helper_path": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Absolute path of the helper installed on every real server (a root-owned copy of the provider's helper " +
+					"program, see *Installing the helper*). The provider then runs `[sudo -n] <helper_path>` with no arguments instead of " +
+					"sending the program to `sh -c`, so that a sudoers rule can allow exactly that file. The request still travels on " +
+					"standard input. Default: `$VIP_SSH_HELPER_PATH`, else unset (the program is sent).",
+				Validators: []validator.String{stringvalidator.RegexMatches(helperPathPattern,
+					"must be an absolute path of letters, digits and /._+- (no .. component), such as /usr/local/libexec/vip-helper")}},
 			"timeout": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Bound on connecting (TCP and SSH handshake) and on each helper run, a Go duration such as `30s`. " +
 					"Default: `$VIP_SSH_TIMEOUT`, else `30s`.",
@@ -145,6 +156,8 @@ type providerData struct {
 	secrets []string
 	// dummyLocks serializes resources that share a host's ARP sysctls (see hostLocks).
 	dummyLocks hostLocks
+	// helperPath is ssh.helper_path: the helper installed on the real servers, "" to send it.
+	helperPath string
 	// interfaceClaims catches two resources that name one interface (see interfaceClaims).
 	interfaceClaims interfaceClaims
 	// snapshots lets the reads of one refresh share one observation per SSH host. Configure runs
@@ -350,6 +363,13 @@ func newProviderData(ctx context.Context, cfg vipProviderModel) (*providerData, 
 	}
 
 	c.Sudo = boolSetting(m.Sudo, envSudo, false, &diags, sshPath("sudo"))
+	if hp, src := stringSetting(m.HelperPath, envHelperPath); hp != "" {
+		if !validHelperPath(hp) {
+			diags.AddAttributeError(sshPath("helper_path"), "Invalid helper path",
+				fmt.Sprintf("%q%s must be an absolute path of letters, digits and /._+- (no .. component), such as /usr/local/libexec/vip-helper.", hp, from(src)))
+		}
+		d.helperPath = hp
+	}
 	if diags.HasError() {
 		return nil, diags
 	}
@@ -360,7 +380,7 @@ func newProviderData(ctx context.Context, cfg vipProviderModel) (*providerData, 
 	tflog.Debug(ctx, "SSH transport configured", map[string]any{
 		"user": c.User, "port": c.Port, "keys": len(c.Signers), "agent": c.AgentSocket != "", "password_auth": c.Password != "",
 		"known_hosts_file": c.KnownHostsFiles[0], "host_key_pinned": c.HostKey != nil, "insecure_ignore_host_key": c.InsecureIgnoreHostKey,
-		"bastion": bastionAddress(c.Bastion), "sudo": c.Sudo, "timeout": c.Timeout.String(),
+		"bastion": bastionAddress(c.Bastion), "sudo": c.Sudo, "helper_path": d.helperPath, "timeout": c.Timeout.String(),
 	})
 	return d, diags
 }
@@ -370,6 +390,14 @@ func bastionAddress(b *sshconn.Bastion) string {
 		return ""
 	}
 	return b.Address
+}
+
+// helperPathPattern is what ssh.helper_path may be: an absolute path safe to put on a command line
+// and into a sudoers rule unquoted.
+var helperPathPattern = regexp.MustCompile(`^(/[A-Za-z0-9._+-]+)+$`)
+
+func validHelperPath(p string) bool {
+	return helperPathPattern.MatchString(p) && len(p) <= 255 && !slices.Contains(strings.Split(p, "/"), "..") && !slices.Contains(strings.Split(p, "/"), ".")
 }
 
 // SSHHostValidator checks a resource's `host` at plan time: `host`, `host:port` or `[v6]:port`,

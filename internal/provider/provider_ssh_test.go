@@ -124,6 +124,16 @@ func TestSSHConfigErrors(t *testing.T) {
 	if !hasAttrError(diags, sshPath("timeout"), "duration") {
 		t.Errorf("bad timeout: %v", diags)
 	}
+	for _, bad := range []string{"vip-helper", "/usr/local/../bin/sh", "/usr/local/libexec/vip helper", "/usr/local/libexec/vip;id"} {
+		_, diags = newProviderData(context.Background(), vipProviderModel{SSH: &sshModel{HelperPath: types.StringValue(bad)}})
+		if !hasAttrError(diags, sshPath("helper_path"), "absolute path") {
+			t.Errorf("helper_path %q: %v", bad, diags)
+		}
+	}
+	d, diags := newProviderData(context.Background(), vipProviderModel{SSH: &sshModel{HelperPath: types.StringValue("/usr/local/libexec/vip-helper")}})
+	if diags.HasError() || d.helperPath != "/usr/local/libexec/vip-helper" {
+		t.Errorf("good helper_path: %v", diags)
+	}
 	_, diags = newProviderData(context.Background(), vipProviderModel{SSH: &sshModel{Bastion: &bastionModel{Host: types.StringValue("a b")}}})
 	if !hasAttrError(diags, sshPath("bastion").AtName("host"), "a b") {
 		t.Errorf("bad bastion: %v", diags)

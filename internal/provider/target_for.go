@@ -23,6 +23,9 @@ func (d *providerData) targetFor(host string, refresh bool) (target.Target, erro
 	if err != nil {
 		return nil, err
 	}
+	if d.helperPath != "" {
+		h = h.WithInstalledHelper(d.helperPath)
+	}
 	if refresh {
 		return h.Refreshing(d.snapshots), nil
 	}

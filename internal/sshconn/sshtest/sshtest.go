@@ -388,6 +388,16 @@ func AllowSudo(t testing.TB, user string, nopasswd bool) {
 	if nopasswd {
 		rule = user + " ALL=(ALL) NOPASSWD: ALL\n"
 	}
+	AllowSudoRule(t, user, rule)
+}
+
+// AllowSudoRule writes rule as user's sudoers drop-in (checked with visudo) and removes it when the
+// test ends.
+func AllowSudoRule(t testing.TB, user, rule string) {
+	t.Helper()
+	if _, err := exec.LookPath("sudo"); err != nil {
+		Missing(t, "sudo")
+	}
 	path := "/etc/sudoers.d/" + user
 	WriteFile(t, path, rule, 0o440)
 	t.Cleanup(func() { _ = os.Remove(path) })

@@ -1,3 +1,4 @@
+#!/bin/sh
 # vip-helper: the program the provider runs on a real server, as `sh -c <this text>`, to observe
 # or change one dummy interface. It needs only a POSIX sh, `ip` (iproute2), /proc/sys and, to
 # apply, `flock` (util-linux).
