@@ -24,7 +24,9 @@ func Write(w io.Writer, virtualServers, realServers int) error {
 				"            connect_timeout 3\n            retry 3\n            delay_before_retry 3\n        }\n    }\n",
 				RealAddress(v*realServers+r), 1+r%5)
 		}
-		bw.WriteString("}\n\n")
+		if _, err := bw.WriteString("}\n\n"); err != nil {
+			return err
+		}
 	}
 	return bw.Flush()
 }

@@ -215,21 +215,13 @@ func (w *msgpackWriter) conflicts(cs []vipset.PortConflict) {
 }
 
 // msgpackWriter appends MessagePack (github.com/msgpack/msgpack/blob/master/spec.md) in the
-// forms Terraform's decoder reads for the schema's types: strings, integers, booleans, nil
+// forms Terraform's decoder reads for the schema's types: strings, integers, nil
 // for null, arrays for lists, maps for maps and objects.
 type msgpackWriter struct {
 	b []byte
 }
 
 func (w *msgpackWriter) null() { w.b = append(w.b, 0xc0) }
-
-func (w *msgpackWriter) boolean(v bool) {
-	if v {
-		w.b = append(w.b, 0xc3)
-	} else {
-		w.b = append(w.b, 0xc2)
-	}
-}
 
 func (w *msgpackWriter) int(n int64) {
 	switch {

@@ -127,7 +127,7 @@ func referenceState(t *testing.T, config tfsdk.Config, methodNames []string, cfg
 			Message:       types.StringValue(c.Message()),
 		})
 	}
-	st := tfsdk.State{Schema: config.Schema, Raw: config.Raw}
+	st := tfsdk.State(config)
 	for attr, v := range map[string]any{
 		"forwarding_methods": strValues(methodNames),
 		"real_servers":       realServers,
@@ -151,7 +151,10 @@ func TestEncodedStateMatchesReference(t *testing.T) {
 	ds := &keepalivedConfigDataSource{}
 	var schemaResp datasource.SchemaResponse
 	ds.Schema(ctx, datasource.SchemaRequest{}, &schemaResp)
-	typ := schemaResp.Schema.Type().TerraformType(ctx).(tftypes.Object)
+	typ, ok := schemaResp.Schema.Type().TerraformType(ctx).(tftypes.Object)
+	if !ok {
+		t.Fatal("the data source type is not an object")
+	}
 
 	confs, err := filepath.Glob(filepath.Join("..", "keepalived", "testdata", "corpus", "*.conf"))
 	if err != nil || len(confs) < 10 {

@@ -63,9 +63,8 @@ func readKeepalivedConfigDirect(ctx context.Context, ds *keepalivedConfigDataSou
 	typ := schemaResp.Schema.Type().TerraformType(ctx)
 	config, err := req.Config.Unmarshal(typ)
 	if err != nil {
-		resp.Diagnostics = append(resp.Diagnostics, &tfprotov6.Diagnostic{Severity: tfprotov6.DiagnosticSeverityError,
-			Summary: "Unable to read the data source configuration", Detail: err.Error()})
-		return resp, nil
+		// A diagnostic, as the framework answers a configuration it cannot decode.
+		return withError(resp, "Unable to read the data source configuration", err), nil
 	}
 	readReq := datasource.ReadRequest{
 		Config:             tfsdk.Config{Raw: config, Schema: schemaResp.Schema},
@@ -92,6 +91,13 @@ func readKeepalivedConfigDirect(ctx context.Context, ds *keepalivedConfigDataSou
 		debug.FreeOSMemory()
 	}
 	return resp, nil
+}
+
+// withError adds err to the response as an error diagnostic.
+func withError(resp *tfprotov6.ReadDataSourceResponse, summary string, err error) *tfprotov6.ReadDataSourceResponse {
+	resp.Diagnostics = append(resp.Diagnostics, &tfprotov6.Diagnostic{Severity: tfprotov6.DiagnosticSeverityError,
+		Summary: summary, Detail: err.Error()})
+	return resp
 }
 
 // protoDiagnostics converts framework diagnostics to the protocol's.
