@@ -91,6 +91,9 @@ func Measure(cmd *exec.Cmd) (Usage, error) {
 	}
 	u.Processes = map[string]ProcessUsage{}
 	for _, s := range procs {
+		if s.name == "" {
+			continue // exited before its first sample
+		}
 		u.HWMSum += s.hwm
 		p := u.Processes[s.name]
 		p.CPU += s.cpu
