@@ -288,8 +288,9 @@ changed() {
 }
 managed=
 managed_count=
-# load_managed lists the links that carry the provider alias, as "NAME ALIAS" lines, from
-# `ip -o link show` (one line per link, the alias after "    alias ").
+have_link=0
+# load_managed reads `ip -o link show` once (one line per link, the alias after "    alias "):
+# whether the interface exists, and the links that carry the provider alias as "NAME ALIAS" lines.
 load_managed() {
 	[ -n "$managed_count" ] && return 0
 	out=$(ip -o link show </dev/null 2>&1) || die ip "ip -o link show failed"
@@ -297,13 +298,14 @@ load_managed() {
 	managed_count=0
 	IFS=$nl
 	for l in $out; do
+		n=${l#*: }
+		n=${n%%: *}
+		n=${n%%@*}
+		[ "$n" = "$ifname" ] && have_link=1
 		case $l in
 		*" alias terraform-provider-vip:"*) ;;
 		*) continue ;;
 		esac
-		n=${l#*: }
-		n=${n%%: *}
-		n=${n%%@*}
 		a=${l##* alias }
 		a=${a%%\\*}
 		valid_name "$n" && valid_alias "$a" || continue
@@ -315,8 +317,8 @@ load_managed() {
 check() {
 	case $1 in
 	link)
-		if ip link show dev "$ifname" </dev/null >/dev/null 2>&1; then have=1; else have=0; fi
-		[ "$have" = "$2" ] || changed "interface $ifname was created or deleted"
+		load_managed
+		[ "$have_link" = "$2" ] || changed "interface $ifname was created or deleted"
 		;;
 	managed)
 		load_managed

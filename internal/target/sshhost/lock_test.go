@@ -49,6 +49,17 @@ func TestRemoteApplyLockedAndChecked(t *testing.T) {
 	if obs, _ := r.host.Observe(ctx, ifn, []target.Sysctl{ign}); obs.Sysctls[ign] != 1 {
 		t.Fatalf("stale apply wrote: %v", obs.Sysctls)
 	}
+	// Each kind of expectation is checked: the link, a managed link's alias, their count.
+	for name, stale := range map[string]target.Step{
+		"link":    {Op: target.OpExpectLink, Value: 0},
+		"managed": {Op: target.OpExpectManaged, Peer: ifn, Alias: target.AliasPrefix + "all=1/1"},
+		"count":   {Op: target.OpExpectManagedCount, Value: 2},
+	} {
+		err := r.host.Apply(ctx, ifn, []target.Step{stale, {Op: target.OpSetSysctl, Sysctl: ign, Value: 2}})
+		if !errors.Is(err, target.ErrChanged) {
+			t.Errorf("stale %s expectation: %v", name, err)
+		}
+	}
 
 	holder := exec.Command("flock", target.LockPath, "sleep", "2")
 	if err := holder.Start(); err != nil {
