@@ -14,6 +14,12 @@ variable "interface_name" {
   default     = "vip0"
 }
 
+variable "persist" {
+  description = "Write the boot files that recreate the VIPs and ARP sysctls at boot (needs systemd on the real servers)."
+  type        = bool
+  default     = true
+}
+
 variable "ssh_user" {
   description = "SSH user on the real servers (root, or a user allowed to run the helper with sudo; see the provider's ssh.sudo)."
   type        = string

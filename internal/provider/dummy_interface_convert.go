@@ -34,6 +34,7 @@ func specFrom(ctx context.Context, m dummyInterfaceModel) (target.Spec, diag.Dia
 	spec := target.Spec{
 		Name:        target.IfName(m.Name.ValueString()),
 		Exclusive:   m.Exclusive.ValueBool(),
+		Persist:     m.Persist.ValueBool(),
 		ARPIgnore:   int(m.ARPIgnore.ValueInt64()),
 		ARPAnnounce: int(m.ARPAnnounce.ValueInt64()),
 	}

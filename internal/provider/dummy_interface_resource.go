@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"runtime"
 	"strings"
 
@@ -53,6 +54,7 @@ type dummyInterfaceModel struct {
 	ARPAnnounce   types.Int64     `tfsdk:"arp_announce"`
 	ARPInterfaces types.Set       `tfsdk:"arp_interfaces"`
 	Exclusive     types.Bool      `tfsdk:"exclusive"`
+	Persist       types.Bool      `tfsdk:"persist"`
 	IfIndex       types.Int64     `tfsdk:"ifindex"`
 }
 
@@ -139,6 +141,16 @@ func (r *dummyInterfaceResource) Schema(_ context.Context, _ resource.SchemaRequ
 				Optional: true, Computed: true,
 				Default:             booldefault.StaticBool(true),
 				MarkdownDescription: "Addresses on the interface that are not in `addresses` are drift, shown by plan and removed by apply. Default true. When false, only addresses this resource added are managed.",
+			},
+			"persist": schema.BoolAttribute{
+				Optional: true, Computed: true,
+				Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Also write what the host needs to recreate exactly this interface, its `addresses` and its ARP " +
+					"sysctls at boot, ARP sysctls first: the systemd unit `" + target.BootUnitName + "` (enabled in sysinit.target, " +
+					"ordered after systemd-sysctl and before network-pre.target), the state file `" + target.BootDir + "/<name>.conf`, " +
+					"`" + target.SysctlDPath + "`, and files that keep systemd-networkd and NetworkManager off the dummy. Needs " +
+					"systemd on the host. Read reports true only when those files match this resource exactly, so an edited, " +
+					"deleted or disabled file shows as drift. Default false; setting it back to false removes the files.",
 			},
 			"ifindex": schema.Int64Attribute{
 				Computed:            true,
@@ -239,6 +251,8 @@ func (r *dummyInterfaceResource) finish(ctx context.Context, plan dummyInterface
 		diags.AddError("Cannot converge "+plan.ID.ValueString(), err.Error())
 		plan.Addresses = addressSet(addressValues(ctx, res.Addresses, plan.Addresses.SetValue, prior))
 	}
+	// False when a boot file could not be written: the next plan shows persist false -> true.
+	plan.Persist = types.BoolValue(res.Persisted)
 	diags.Append(setOriginals(ctx, setPrivate, res.Originals)...)
 	diags.Append(state.Set(ctx, &plan)...)
 }
@@ -310,11 +324,31 @@ func (r *dummyInterfaceResource) Read(ctx context.Context, req resource.ReadRequ
 	}
 	prev, _ := parseAddressSet(ctx, st.Addresses.SetValue)
 	st.Addresses = addressSet(addressValues(ctx, target.Reported(obs.Link.Addresses, prev, st.Exclusive.ValueBool()), st.Addresses.SetValue))
+	if imported {
+		// An imported interface persists when its boot files hold what it has now.
+		prev, _ = parseAddressSet(ctx, st.Addresses.SetValue)
+		st.ARPIgnore = observedARP(obs, ifs, target.KeyARPIgnore, st.ARPIgnore)
+		st.ARPAnnounce = observedARP(obs, ifs, target.KeyARPAnnounce, st.ARPAnnounce)
+	}
+	st.Persist = types.BoolValue(bootMatches(name, prev, st, ifs, obs))
 	// ARP drift: a value that differs from what state says on any of the interfaces shows as a
 	// change of arp_ignore / arp_announce, which apply repairs.
 	st.ARPIgnore = observedARP(obs, ifs, target.KeyARPIgnore, st.ARPIgnore)
 	st.ARPAnnounce = observedARP(obs, ifs, target.KeyARPAnnounce, st.ARPAnnounce)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &st)...)
+}
+
+// bootMatches reports whether the host's boot files recreate exactly what the state says
+// (addresses, the ARP values, the link's alias): what Read reports as persist.
+func bootMatches(name target.IfName, addrs []netip.Prefix, st dummyInterfaceModel, ifs []target.IfName, obs target.Observation) bool {
+	if st.ARPIgnore.IsNull() || st.ARPAnnounce.IsNull() {
+		return false
+	}
+	spec := target.Spec{
+		Name: name, Addresses: addrs, ARPInterfaces: ifs, Persist: true,
+		ARPIgnore: int(st.ARPIgnore.ValueInt64()), ARPAnnounce: int(st.ARPAnnounce.ValueInt64()),
+	}
+	return target.BootMatches(spec, obs.Link.Alias, obs.Boot)
 }
 
 func (r *dummyInterfaceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

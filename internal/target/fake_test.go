@@ -112,9 +112,10 @@ func (h *fakeHost) step(name IfName, s Step) error {
 		}
 		delete(h.boot.Files, s.Path)
 		delete(h.boot.Links, s.Path)
-		if s.Op == OpWriteFile {
+		switch s.Op {
+		case OpWriteFile:
 			h.boot.Files[s.Path] = s.Content
-		} else if s.Op == OpSymlink {
+		case OpSymlink:
 			h.boot.Links[s.Path] = s.Content
 		}
 		return nil

@@ -149,6 +149,9 @@ cat >"$TF_DIR/terraform.tfvars" <<EOF
 keepalived_conf      = "$DEMO_WORK/director/keepalived.conf"
 ssh_private_key_file = "$DEMO_WORK/ssh/id_ed25519"
 ssh_known_hosts_file = "$DEMO_WORK/ssh/known_hosts"
+# The demo's real servers are network namespaces of one lab guest that runs no systemd and shares
+# one /etc: nothing to persist to. (TestKernelLabPersist reboots a systemd guest for that.)
+persist = false
 ssh_hosts = {
   "192.0.2.11" = "192.0.2.11"
   "192.0.2.12" = "192.0.2.12"

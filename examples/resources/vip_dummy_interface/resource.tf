@@ -20,6 +20,10 @@ resource "vip_dummy_interface" "vip0" {
 
   # Addresses on vip0 that keepalived.conf does not assign here are removed.
   exclusive = true
+
+  # Also recreate vip0, exactly these VIPs and the ARP sysctls at boot (ARP sysctls first), with a
+  # systemd unit and a state file on this machine; edits to them show as drift in the plan.
+  persist = true
 }
 
 output "vip0" {
