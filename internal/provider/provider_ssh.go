@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -91,7 +90,7 @@ func sshSchemaAttribute() schema.SingleNestedAttribute {
 				Validators: []validator.String{stringvalidator.ConflictsWith(
 					path.MatchRelative().AtParent().AtName("private_key_file"))}},
 			"private_key_file": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "Path of a private key file (`~` is expanded). If `<file>-cert.pub` exists and `certificate` is unset, " +
+				MarkdownDescription: "Path of a private key file (`~` is expanded: `$HOME`, or `%USERPROFILE%` on Windows). If `<file>-cert.pub` exists and `certificate` is unset, " +
 					"that certificate is used, as OpenSSH does. Default: `$VIP_SSH_PRIVATE_KEY_FILE`."},
 			"private_key_passphrase": schema.StringAttribute{Optional: true, Sensitive: true,
 				MarkdownDescription: "Passphrase of an encrypted private key. Default: `$VIP_SSH_PRIVATE_KEY_PASSPHRASE`."},
@@ -100,10 +99,12 @@ func sshSchemaAttribute() schema.SingleNestedAttribute {
 			"password": schema.StringAttribute{Optional: true, Sensitive: true,
 				MarkdownDescription: "Password, for `password` and `keyboard-interactive` authentication, tried after keys. Default: `$VIP_SSH_PASSWORD`."},
 			"agent": schema.BoolAttribute{Optional: true,
-				MarkdownDescription: "Offer the keys of the ssh-agent at `$SSH_AUTH_SOCK`. Default: `$VIP_SSH_AGENT`, else true when `SSH_AUTH_SOCK` is set."},
+				MarkdownDescription: "Offer the keys of the ssh-agent at `$SSH_AUTH_SOCK`; on Windows, when it is not set, " +
+					"of OpenSSH's agent service (the named pipe `\\\\.\\pipe\\openssh-ssh-agent`), which is skipped when it is not running unless `agent = true`. " +
+					"Default: `$VIP_SSH_AGENT`, else true when `SSH_AUTH_SOCK` is set (on Windows: always)."},
 			"known_hosts_file": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "known_hosts file that host keys are checked against (hashed entries and `[host]:port` entries included; " +
-					"`~` is expanded). Default: `$VIP_SSH_KNOWN_HOSTS_FILE`, else `~/.ssh/known_hosts`."},
+					"`~` is expanded). Default: `$VIP_SSH_KNOWN_HOSTS_FILE`, else `~/.ssh/known_hosts` (`%USERPROFILE%\\.ssh\\known_hosts` on Windows)."},
 			"host_key": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Pinned host public key of the real servers (`ssh-ed25519 AAAA...`), checked instead of known_hosts. " +
 					"Default: `$VIP_SSH_HOST_KEY`.",
@@ -203,15 +204,6 @@ func boolSetting(v types.Bool, env string, def bool, diags *diag.Diagnostics, p 
 	return b
 }
 
-func expandHome(p string) string {
-	if p == "~" || strings.HasPrefix(p, "~/") {
-		if home, err := os.UserHomeDir(); err == nil {
-			return filepath.Join(home, p[1:])
-		}
-	}
-	return p
-}
-
 func from(source string) string {
 	if source == "" {
 		return ""
@@ -223,6 +215,12 @@ func from(source string) string {
 // that a bad key is an error at the attribute, before any plan), and prepares the pool.
 // Credentials are not required here: a configuration that manages only this machine needs none.
 func newProviderData(ctx context.Context, cfg vipProviderModel) (*providerData, diag.Diagnostics) {
+	return newProviderDataOn(ctx, cfg, sshconn.HostPaths())
+}
+
+// newProviderDataOn is newProviderData with the system's path and agent defaults given (tests
+// pass another system's).
+func newProviderDataOn(ctx context.Context, cfg vipProviderModel, paths sshconn.Paths) (*providerData, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	m := cfg.SSH
 	if m == nil {
@@ -273,10 +271,14 @@ func newProviderData(ctx context.Context, cfg vipProviderModel) (*providerData, 
 	keyName := "ssh.private_key" + from(keySrc)
 	keyPath := sshPath("private_key")
 	if key == "" && keyFile != "" {
-		keyFile = expandHome(keyFile)
-		keyPath, keyName = sshPath("private_key_file"), keyFile+from(keyFileSrc)
-		b, err := os.ReadFile(keyFile)
+		keyPath = sshPath("private_key_file")
+		expanded, err := paths.ExpandHome(keyFile)
 		if err != nil {
+			diags.AddAttributeError(keyPath, "Cannot read the private key file", fmt.Sprintf("%v%s: set the home directory, or give an absolute path.", err, from(keyFileSrc)))
+		}
+		keyFile, keyName = expanded, expanded+from(keyFileSrc)
+		b, err := os.ReadFile(keyFile)
+		if err != nil && expanded != "" {
 			diags.AddAttributeError(keyPath, "Cannot read the private key file", fmt.Sprintf("%v%s.", err, from(keyFileSrc)))
 		}
 		key = string(b)
@@ -308,11 +310,16 @@ func newProviderData(ctx context.Context, cfg vipProviderModel) (*providerData, 
 	}
 	c.Password = password
 
-	if sock := os.Getenv("SSH_AUTH_SOCK"); boolSetting(m.Agent, envAgent, sock != "", &diags, sshPath("agent")) {
-		if sock == "" {
+	// The agent: $SSH_AUTH_SOCK, or on Windows OpenSSH's agent pipe, which is skipped when it
+	// cannot be reached unless the agent was asked for.
+	agentAddr, implicit := paths.Agent()
+	agentAsked := !m.Agent.IsNull() || os.Getenv(envAgent) != ""
+	if boolSetting(m.Agent, envAgent, agentAddr != "", &diags, sshPath("agent")) {
+		if agentAddr == "" {
 			diags.AddAttributeError(sshPath("agent"), "No ssh-agent", "ssh.agent is true but SSH_AUTH_SOCK is not set: start an ssh-agent, or set agent = false.")
 		}
-		c.AgentSocket = sock
+		c.AgentSocket = agentAddr
+		c.AgentOptional = implicit && !agentAsked
 	}
 
 	// Host keys.
@@ -333,11 +340,21 @@ func newProviderData(ctx context.Context, cfg vipProviderModel) (*providerData, 
 			"ssh.insecure_ignore_host_key is true: any machine in the network path can impersonate the real servers and receive the credentials. "+
 				"Use known_hosts or host_key outside throwaway labs.")
 	}
-	kh, _ := stringSetting(m.KnownHostsFile, envKnownHostsFile)
+	kh, khSrc := stringSetting(m.KnownHostsFile, envKnownHostsFile)
 	if kh == "" {
-		kh = "~/.ssh/known_hosts"
+		// Without a home directory there is no default file: host keys are then unknown (an
+		// error naming this path at connection), never accepted.
+		if def, err := paths.KnownHostsFile(); err == nil {
+			kh = def
+		} else {
+			kh = "~/.ssh/known_hosts"
+		}
+	} else if expanded, err := paths.ExpandHome(kh); err != nil {
+		diags.AddAttributeError(sshPath("known_hosts_file"), "Invalid known_hosts file", fmt.Sprintf("%v%s: set the home directory, or give an absolute path.", err, from(khSrc)))
+	} else {
+		kh = expanded
 	}
-	c.KnownHostsFiles = []string{expandHome(kh)}
+	c.KnownHostsFiles = []string{kh}
 
 	// Bastion.
 	var b bastionModel

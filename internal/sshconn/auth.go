@@ -2,7 +2,6 @@ package sshconn
 
 import (
 	"fmt"
-	"net"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -17,12 +16,14 @@ func (c *Config) authMethods() ([]ssh.AuthMethod, func(), error) {
 	closer := func() {}
 	var agentClient agent.ExtendedAgent
 	if c.AgentSocket != "" {
-		conn, err := net.Dial("unix", c.AgentSocket)
-		if err != nil {
-			return nil, closer, fmt.Errorf("connecting to the ssh-agent at %s (SSH_AUTH_SOCK): %v; start the agent, or set ssh.agent = false", c.AgentSocket, err)
+		conn, err := dialAgent(c.AgentSocket, c.timeout())
+		switch {
+		case err == nil:
+			closer = func() { _ = conn.Close() }
+			agentClient = agent.NewClient(conn)
+		case !c.AgentOptional:
+			return nil, closer, fmt.Errorf("connecting to the ssh-agent at %s: %v; %s, or set ssh.agent = false", c.AgentSocket, err, startAgentHint)
 		}
-		closer = func() { _ = conn.Close() }
-		agentClient = agent.NewClient(conn)
 	}
 	if len(c.Signers) > 0 || agentClient != nil {
 		own := c.Signers

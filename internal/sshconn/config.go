@@ -38,8 +38,12 @@ type Config struct {
 	// Signers are private keys (certificates already attached, see ParseSigner), tried before
 	// the agent's keys.
 	Signers []ssh.Signer
-	// AgentSocket, when not empty, is the unix socket of an ssh-agent whose keys are offered.
+	// AgentSocket, when not empty, is where an ssh-agent whose keys are offered listens: a unix
+	// socket, or on Windows a named pipe (`\\.\pipe\...`, see WindowsAgentPipe).
 	AgentSocket string
+	// AgentOptional skips an agent that cannot be reached instead of failing: for an agent
+	// nobody asked for (Paths.Agent's implicit one), as ssh.exe skips a stopped agent service.
+	AgentOptional bool
 	// Password, when not empty, is offered for "password" and "keyboard-interactive" auth.
 	Password string
 

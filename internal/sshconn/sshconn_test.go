@@ -282,6 +282,14 @@ func TestAuthMethods(t *testing.T) {
 		if _, err := run(t, cfg, addr, "true"); err == nil || !strings.Contains(err.Error(), "ssh-agent") {
 			t.Fatalf("want an error naming the agent, got %v", err)
 		}
+		// An agent nobody asked for (Windows' pipe, service stopped) is skipped when not there.
+		cfg.AgentOptional = true
+		s, err := sshconn.ParseSigner("pem", []byte(sshtest.ReadFile(t, pemPriv)), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Signers = []ssh.Signer{s}
+		mustRun(t, cfg, addr, "true")
 	})
 
 	t.Run("password", func(t *testing.T) {
