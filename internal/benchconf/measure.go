@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -86,8 +85,8 @@ func Measure(cmd *exec.Cmd) (Usage, error) {
 		u.PeakRSS = max(u.PeakRSS, rss)
 	}
 	u.Wall = time.Since(start)
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		u.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	if ps := cmd.ProcessState; ps != nil {
+		u.CPU = ps.UserTime() + ps.SystemTime() // getrusage's utime + stime, on every system
 	}
 	u.Processes = map[string]ProcessUsage{}
 	for _, s := range procs {
