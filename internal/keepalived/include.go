@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -133,13 +134,13 @@ func (r *reader) checkInclude(buf string) bool {
 		return true
 	}
 	dir, ok := r.curDir()
-	if !filepath.IsAbs(pattern) {
+	if !path.IsAbs(pattern) && !filepath.IsAbs(pattern) {
 		if !ok {
 			r.fail(pos, "Set base_dir to the directory relative includes resolve against, or use path instead of content.",
 				"relative include %q in a configuration given as content, with no base_dir", pattern)
 			return true
 		}
-		pattern = filepath.Join(dir, pattern)
+		pattern = includePath(dir, pattern)
 	}
 	maxMatches := r.limits.MaxFiles - len(r.files)
 	matches, err := globKeepalived(r.ctx, pattern, maxMatches)
@@ -210,11 +211,7 @@ func globKeepalived(ctx context.Context, pattern string, maxMatches int) ([]stri
 // up after reading maxEntries directory entries (a pattern like /*/*/*/* would otherwise walk the
 // whole file system).
 func globBounded(ctx context.Context, pattern string, maxEntries, maxMatches int) ([]string, error) {
-	comps := strings.Split(pattern, "/")
-	paths := []string{"."}
-	if comps[0] == "" {
-		paths, comps = []string{"/"}, comps[1:]
-	}
+	paths, comps := globStart(pattern)
 	seen := 0
 	for i, c := range comps {
 		last := i == len(comps)-1
@@ -230,7 +227,7 @@ func globBounded(ctx context.Context, pattern string, maxEntries, maxMatches int
 				}
 				continue
 			}
-			if _, err := filepath.Match(c, ""); err != nil {
+			if _, err := path.Match(c, ""); err != nil {
 				return nil, err
 			}
 			// Read the directory in chunks, so that a huge one stops the glob at the limits
@@ -251,7 +248,7 @@ func globBounded(ctx context.Context, pattern string, maxEntries, maxMatches int
 					if name[0] == '.' && c[0] != '.' {
 						continue
 					}
-					if ok, _ := filepath.Match(c, name); ok {
+					if ok, _ := path.Match(c, name); ok {
 						if !last && !e.IsDir() && e.Type()&os.ModeSymlink == 0 {
 							continue
 						}
