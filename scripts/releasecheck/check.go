@@ -68,10 +68,20 @@ func check(dist, manifestPath string, want []platform) ([]string, error) {
 		report = append(report, line)
 	}
 
-	// The registry manifest, published next to the sums.
+	// The registry manifest: the release uploads the repository's file under this name (goreleaser
+	// puts it in the sums but not in dist); a copy in dist must be the same. The provider speaks
+	// protocol 6 only.
 	manifest := prefix + "_manifest.json"
-	if err := sameJSON(filepath.Join(dist, manifest), manifestPath); err != nil {
-		fail("%s: %w", manifest, err)
+	manifestFile := filepath.Join(dist, manifest)
+	if _, err := os.Stat(manifestFile); err == nil {
+		if err := sameJSON(manifestFile, manifestPath); err != nil {
+			fail("%s: %w", manifest, err)
+		}
+	} else {
+		manifestFile = manifestPath
+	}
+	if err := protocolSix(manifestPath); err != nil {
+		fail("%s: %w", manifestPath, err)
 	}
 
 	// SHA256SUMS lists the zips and the manifest, nothing else, with their sums.
@@ -86,7 +96,11 @@ func check(dist, manifestPath string, want []platform) ([]string, error) {
 			fail("%s lists %v, want %v", sumsName, listed, wantListed)
 		}
 		for name, sum := range sums {
-			got, err := sha256File(filepath.Join(dist, name))
+			file := filepath.Join(dist, name)
+			if name == manifest {
+				file = manifestFile
+			}
+			got, err := sha256File(file)
 			if err != nil {
 				fail("%s: %w", sumsName, err)
 			} else if got != sum {
@@ -224,6 +238,27 @@ func sameJSON(got, want string) error {
 	}
 	if !reflect.DeepEqual(g, w) {
 		return fmt.Errorf("differs from %s", want)
+	}
+	return nil
+}
+
+// protocolSix checks that a registry manifest declares plugin protocol 6.0 and only it.
+func protocolSix(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var m struct {
+		Version  int `json:"version"`
+		Metadata struct {
+			ProtocolVersions []string `json:"protocol_versions"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	if m.Version != 1 || !slices.Equal(m.Metadata.ProtocolVersions, []string{"6.0"}) {
+		return fmt.Errorf("version %d, protocol_versions %v; want version 1 and [\"6.0\"] (the provider serves protocol 6)", m.Version, m.Metadata.ProtocolVersions)
 	}
 	return nil
 }

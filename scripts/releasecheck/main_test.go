@@ -14,7 +14,7 @@ import (
 // fakeDist writes a dist directory as goreleaser would for the given platforms, each archive
 // holding this test binary (a real executable, of runtime.GOOS/GOARCH), and returns it with the
 // manifest path.
-func fakeDist(t *testing.T, platforms ...string) (dist, manifest string) {
+func fakeDist(t *testing.T, withManifestCopy bool, platforms ...string) (dist, manifest string) {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -37,7 +37,9 @@ func fakeDist(t *testing.T, platforms ...string) (dist, manifest string) {
 		t.Fatal(err)
 	}
 	prefix := "terraform-provider-vip_1.2.3-SNAPSHOT-abc"
-	write(prefix+"_manifest.json", manifestJSON)
+	if withManifestCopy {
+		write(prefix+"_manifest.json", manifestJSON)
+	}
 	var sums strings.Builder
 	for _, p := range platforms {
 		name := prefix + "_" + p + ".zip"
@@ -81,16 +83,18 @@ func TestReleaseCheck(t *testing.T) {
 		other.goarch = "amd64"
 	}
 
-	dist, manifest := fakeDist(t, self.String())
-	if rep, err := check(dist, manifest, []platform{self}); err != nil || len(rep) != 2 {
-		t.Fatalf("a good release: %v %q", err, rep)
+	for _, copied := range []bool{false, true} { // goreleaser leaves the manifest out of dist
+		dist, manifest := fakeDist(t, copied, self.String())
+		if rep, err := check(dist, manifest, []platform{self}); err != nil || len(rep) != 2 {
+			t.Fatalf("a good release (manifest in dist: %v): %v %q", copied, err, rep)
+		}
 	}
 
 	for _, tc := range []struct {
 		name  string
 		dist  []string
 		want  []platform
-		spoil func(dist string)
+		spoil func(dist, manifest string)
 		err   string
 	}{
 		{name: "missing archive", dist: []string{self.String()}, want: []platform{self, {"freebsd", "arm64"}},
@@ -100,7 +104,7 @@ func TestReleaseCheck(t *testing.T) {
 		{name: "binary of another platform", dist: []string{other.String()}, want: []platform{other},
 			err: "is built for " + self.String() + ", not " + other.String()},
 		{name: "wrong sum", dist: []string{self.String()}, want: []platform{self},
-			spoil: func(dist string) {
+			spoil: func(dist, _ string) {
 				f := filepath.Join(dist, "terraform-provider-vip_1.2.3-SNAPSHOT-abc_manifest.json")
 				if err := os.WriteFile(f, []byte(`{"metadata":{"protocol_versions":["6.0"]},"version":1}`), 0o644); err != nil {
 					t.Fatal(err)
@@ -108,15 +112,25 @@ func TestReleaseCheck(t *testing.T) {
 			},
 			err: "_manifest.json has sha256"},
 		{name: "manifest differs", dist: []string{self.String()}, want: []platform{self},
-			spoil: func(dist string) {
+			spoil: func(dist, _ string) {
 				f := filepath.Join(dist, "terraform-provider-vip_1.2.3-SNAPSHOT-abc_manifest.json")
 				if err := os.WriteFile(f, []byte(`{"version":1,"metadata":{"protocol_versions":["5.0"]}}`), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			},
 			err: "_manifest.json: differs from"},
+		{name: "manifest for protocol 5", dist: []string{self.String()}, want: []platform{self},
+			spoil: func(dist, manifest string) {
+				proto5 := []byte(`{"version":1,"metadata":{"protocol_versions":["5.0"]}}`)
+				for _, f := range []string{filepath.Join(dist, "terraform-provider-vip_1.2.3-SNAPSHOT-abc_manifest.json"), manifest} {
+					if err := os.WriteFile(f, proto5, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			},
+			err: "protocol_versions [5.0]"},
 		{name: "sums miss a file", dist: []string{self.String()}, want: []platform{self},
-			spoil: func(dist string) {
+			spoil: func(dist, _ string) {
 				f := filepath.Join(dist, "terraform-provider-vip_1.2.3-SNAPSHOT-abc_SHA256SUMS")
 				b, _ := os.ReadFile(f)
 				lines := strings.SplitAfter(string(b), "\n")
@@ -127,9 +141,9 @@ func TestReleaseCheck(t *testing.T) {
 			err: "_SHA256SUMS lists"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dist, manifest := fakeDist(t, tc.dist...)
+			dist, manifest := fakeDist(t, true, tc.dist...)
 			if tc.spoil != nil {
-				tc.spoil(dist)
+				tc.spoil(dist, manifest)
 			}
 			_, err := check(dist, manifest, tc.want)
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
