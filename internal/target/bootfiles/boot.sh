@@ -15,13 +15,16 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 dir=/etc/vip-dummy-interfaces
 status=0
 
+gone=" "
 setkey() {
 	p=/proc/sys/net/ipv4/conf/$1/$2
 	i=0
+	case $gone in *" $1 "*) i=50 ;; esac
 	while [ ! -e "$p" ] && [ $i -lt 50 ]; do
 		sleep 0.2
 		i=$((i + 1))
 	done
+	[ -e "$p" ] || gone="$gone$1 "
 	if [ -e "$p" ] && printf "%s\n" "$3" >"$p"; then
 		echo "set net.ipv4.conf.$1.$2=$3"
 		return 0
@@ -53,7 +56,7 @@ for f in "$dir"/*.conf; do
 		status=1
 		continue
 	fi
-	if [ -e "/sys/class/net/$name" ]; then
+	if ip link show dev "$name" >/dev/null 2>&1; then
 		links=$(grep "^link " "$f" | grep -v "^link add ")
 	else
 		links=$(grep "^link " "$f")
