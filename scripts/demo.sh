@@ -6,6 +6,8 @@
 # dummy driver and IPVS are needed) and runs scripts/demo/guest.sh inside it. Exits non-zero,
 # naming the failing steps, when any step of the story fails.
 #
+#   TF=tofu      run the story with OpenTofu instead of Terraform (the cached build of
+#                scripts/tofu.sh, built on first use); TF=/path/to/cli names any binary
 #   DEMO_LAB=0   run the story on this machine's kernel instead (it needs dummy, veth, bridge, ip_vs)
 #   DEMO_KEEP=1  leave the site up at the end (only useful with DEMO_LAB=0)
 set -euo pipefail
@@ -19,9 +21,18 @@ die() {
 }
 
 [ "$(id -u)" -eq 0 ] || die "run as root: the demo builds network namespaces and boots a QEMU guest"
-for cmd in go terraform; do
-	command -v "$cmd" >/dev/null || die "$cmd is not on PATH"
-done
+command -v go >/dev/null || die "go is not on PATH"
+# The CLI the story runs: terraform by default, or OpenTofu with TF=tofu (on PATH, else built from
+# the Go module proxy and cached by scripts/tofu.sh).
+TF=${TF:-terraform}
+case "$TF" in
+*/*) ;;
+tofu) command -v tofu >/dev/null || TF=$(bash scripts/tofu.sh) || die "could not build OpenTofu (scripts/tofu.sh)" ;;
+*) command -v "$TF" >/dev/null || die "$TF is not on PATH" ;;
+esac
+DEMO_TF=$(command -v "$TF") || die "TF=$TF: no such executable"
+export DEMO_TF
+say "CLI: $("$DEMO_TF" version 2>/dev/null | head -1) ($DEMO_TF)"
 
 # What the site needs inside the guest (the guest runs this machine's own binaries over 9p), and
 # what the lab needs to boot.

@@ -132,7 +132,7 @@ warning_names() {
 		}
 		{ line = $0; sub(/^│ ?/, "", line) }
 		line ~ /^(Warning|Error): / { flush(); kind = substr(line, 1, index(line, ":") - 1); block = line "\n"; next }
-		/^(╵|Terraform |Plan: |No changes|Changes to Outputs|Saved the plan|─)/ { flush(); next }
+		/^(╵|Terraform |OpenTofu |Plan: |No changes|Changes to Outputs|Saved the plan|─)/ { flush(); next }
 		kind != "" { block = block line "\n" }
 		END { flush(); exit found ? 0 : 1 }' "$file" || { echo "no warning in the plan output mentions all of: $*"; return 1; }
 }

@@ -9,6 +9,7 @@
 #   DEMO_REPO          the repository (examples/demo and scripts/demo are read from it)
 #   DEMO_PROVIDER_DIR  directory holding the built terraform-provider-vip binary
 #   DEMO_PLANCHECK     the built scripts/demo/plancheck binary
+#   DEMO_TF            optional: the CLI to run, terraform (default) or OpenTofu's tofu
 #   DEMO_WORK          optional: working directory (default: a new one under /run)
 #   DEMO_ADMIN_NS      optional: run terraform in this new namespace instead of the current one
 #   DEMO_KEEP=1        optional: leave the site running at the end (for poking around)
@@ -32,6 +33,7 @@ chmod 0700 "$DEMO_WORK"
 export DEMO_WORK
 TF_DIR=$DEMO_WORK/tf
 IFNAME=vip0
+DEMO_TF=${DEMO_TF:-terraform}
 
 cleanup() {
 	# Logs (sshd, keepalived, terraform's plans) survive the guest when DEMO_LOGS names a host path.
@@ -77,15 +79,16 @@ comma() { tr ' ' ',' <<<"$*"; }
 
 # --- terraform -----------------------------------------------------------------------------------
 
-# tf ARGS...: terraform in the example's working directory, with the provider built from this
-# repository. Each run's wall time goes to $DEMO_WORK/tf-runs (a file: tf often runs in a pipeline).
+# tf ARGS...: terraform (or $DEMO_TF) in the example's working directory, with the provider built
+# from this repository. Each run's wall time goes to $DEMO_WORK/tf-runs (a file: tf often runs in a
+# pipeline). OpenTofu reads the same CLI configuration (TF_CLI_CONFIG_FILE) and dev_overrides.
 tf() {
 	local t0=$SECONDS rc
-	printf '$ terraform %s\n' "$*" >&2
+	printf '$ %s %s\n' "${DEMO_TF##*/}" "$*" >&2
 	admin env TF_CLI_CONFIG_FILE="$DEMO_WORK/terraformrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0 \
-		terraform -chdir="$TF_DIR" "$@"
+		"$DEMO_TF" -chdir="$TF_DIR" "$@"
 	rc=$?
-	printf '%4ss  terraform %s\n' "$((SECONDS - t0))" "$*" >>"$DEMO_WORK/tf-runs"
+	printf '%4ss  %s %s\n' "$((SECONDS - t0))" "${DEMO_TF##*/}" "$*" >>"$DEMO_WORK/tf-runs"
 	return "$rc"
 }
 
