@@ -56,9 +56,10 @@ func BenchmarkSSHLabPlan100(b *testing.B) {
 	if *providerBinary == "" || *floorBinary == "" {
 		b.Fatal("-vip.provider-binary or -vip.floor-binary is not set")
 	}
-	tf, err := exec.LookPath("terraform")
-	if err != nil {
-		b.Fatal(err)
+	// The CLI under test: TF_ACC_TERRAFORM_PATH (TestMain sets it to the terraform on PATH).
+	tf := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if tf == "" {
+		b.Fatal("TF_ACC_TERRAFORM_PATH is not set")
 	}
 	dir := b.TempDir()
 	priv, pub := sshtest.KeyGen(b, dir, "client", "ed25519", "")
