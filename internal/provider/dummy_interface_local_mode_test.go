@@ -2,6 +2,7 @@ package provider
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -59,6 +60,20 @@ func TestAccDummyInterfaceLocalModeNeedsLinux(t *testing.T) {
 						PlanOnly: true,
 						ExpectError: regexp.MustCompile(`(?s)Local mode needs Linux.*local mode needs Linux: set .host. to reach the real\s+server\s+over\s+SSH.*runs\s+on\s+` +
 							goos),
+					},
+					{ // import of this machine's interface: the same error
+						Config:        localModeConfig,
+						ResourceName:  "vip_dummy_interface.local",
+						ImportState:   true,
+						ImportStateId: "local/vip0",
+						ExpectError:   regexp.MustCompile(`(?s)Local mode needs Linux.*runs\s+on\s+` + goos + `.*import a real server's\s+interface\s+as\s+<host>/<name>`),
+					},
+					{ // import of a real server's: gets past import to the SSH transport (which has no credentials here)
+						Config:        `provider "vip" {` + "\n" + `ssh = { timeout = "5s" }` + "\n}\n" + strings.Replace(localModeConfig, "name ", "host = \"127.0.0.1:1\"\nname ", 1),
+						ResourceName:  "vip_dummy_interface.local",
+						ImportState:   true,
+						ImportStateId: "127.0.0.1:1/vip0",
+						ExpectError:   regexp.MustCompile(`Cannot read 127\.0\.0\.1:1/vip0`),
 					},
 					{
 						Config:             sshModeOnAnySystem,

@@ -383,6 +383,10 @@ func (r *dummyInterfaceResource) ImportState(ctx context.Context, req resource.I
 	}
 	hostVal := types.StringValue(host)
 	if host == "local" {
+		if r.localMode != nil {
+			resp.Diagnostics.AddError("Local mode needs Linux", r.localMode.Error()+": import a real server's interface as <host>/<name>.")
+			return
+		}
 		hostVal = types.StringNull()
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
