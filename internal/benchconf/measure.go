@@ -56,13 +56,14 @@ func Measure(cmd *exec.Cmd) (Usage, error) {
 	tick := time.NewTicker(sampleEvery)
 	defer tick.Stop()
 	var err error
-	for n := 0; ; n++ {
+	// Only Wait's return ends the loop: cmd.ProcessState is set before Wait has finished copying
+	// the command's output, so testing it here would race with that copy.
+	for n, finished := 0, false; !finished; n++ {
 		select {
 		case err = <-done:
+			finished = true
+			continue
 		case <-tick.C:
-		}
-		if err != nil || cmd.ProcessState != nil {
-			break
 		}
 		if n%4 == 0 {
 			for _, pid := range descendants(procs) {
