@@ -11,10 +11,14 @@ import (
 )
 
 // interfaceClaims records, for one Terraform graph walk (one provider configuration), which
-// vip_dummy_interface plans name which interface on which host, so that two resources that would
-// fight over one interface (each removing the other's addresses, one deleting it on destroy) are
-// an error at plan time. Terraform plans each resource instance once per walk, and Configure
-// builds new claims for every walk. The zero value is ready to use.
+// vip_dummy_interface creates name which interface on which host, so that two new resources that
+// would fight over one interface (each removing the other's addresses, one deleting it on
+// destroy) are an error at plan time. Only creates claim (a plan without prior state: a new
+// resource, or the create half of a replacement): Terraform plans a replacement twice in one walk,
+// first with its prior state, then as a create, so an update's plan cannot tell itself from a
+// second resource. A new resource that names an interface an existing resource manages is
+// refused at apply instead (target.ExistsError). Configure builds new claims for every walk.
+// The zero value is ready to use.
 type interfaceClaims struct {
 	canonical func(host string) (string, error) // as hostLocks.canonical
 
@@ -49,7 +53,7 @@ func (c *interfaceClaims) claim(host, name string) (first string, taken bool) {
 
 // claimInterface is the part of ModifyPlan that catches two resources naming one interface.
 func (r *dummyInterfaceResource) claimInterface(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if r.data == nil {
+	if r.data == nil || !req.State.Raw.IsNull() {
 		return
 	}
 	var host, name types.String

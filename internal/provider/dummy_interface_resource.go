@@ -77,8 +77,9 @@ func (r *dummyInterfaceResource) Schema(_ context.Context, _ resource.SchemaRequ
 			"**No takeover.** Creating the resource fails, changing nothing, when an interface of that name already " +
 			"exists on the host (made by hand, by another tool, by a resource of another state, or by an interrupted " +
 			"apply): it may hold someone else's addresses. Adopt it with `terraform import` (ID `<host>/<name>` or " +
-			"`local/<name>`) and the plan shows what would change. Two resources of one configuration that name the same " +
-			"interface on the same host (`rs1` and `rs1:22` count as one) are an error at plan time.\n\n" +
+			"`local/<name>`) and the plan shows what would change. Two new resources of one configuration that name the same " +
+			"interface on the same host (`rs1` and `rs1:22` count as one) are an error at plan time; a new resource that names " +
+			"an interface another resource manages fails at apply, as above.\n\n" +
 			"**One writer per host.** Terraform runs of other states, other provider aliases or other machines may " +
 			"manage dummies on the same host, which share its ARP sysctls. Every apply holds an exclusive `flock` on " +
 			"`/run/lock/terraform-provider-vip.lock` on the host (over SSH through the helper, which needs `flock` from " +

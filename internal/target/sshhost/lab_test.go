@@ -11,6 +11,7 @@ import (
 
 	"github.com/vip-manager/terraform-provider-vip/internal/lab"
 	"github.com/vip-manager/terraform-provider-vip/internal/sshconn"
+	"github.com/vip-manager/terraform-provider-vip/internal/sshconn/sshtest"
 	"github.com/vip-manager/terraform-provider-vip/internal/target"
 	"github.com/vip-manager/terraform-provider-vip/internal/target/sshhost"
 )
@@ -189,6 +190,37 @@ func TestLabSSHDKilledMidApply(t *testing.T) {
 		t.Fatalf("after recovery: %d addresses, %v", len(obs.Link.Addresses), err)
 	}
 	if err := target.Destroy(ctx, r.host, "vip1", nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLabSSHSudoNoiseFailsClosed: the reproduction, on a real dummy over a real sshd and
+// the real sudo whose host name does not resolve (so sudo prints "sudo: unable to resolve host"
+// on every run). arp_interfaces names an interface that does not exist, so its ARP sysctl cannot
+// be set: Converge must fail closed, leaving no VIP on the dummy, instead of reading the sudo
+// warning as a refusal with an unknown outcome and leaving the VIPs up with arp_ignore 0.
+func TestLabSSHSudoNoiseFailsClosed(t *testing.T) {
+	lab.Require(t, "TestKernelLabSSHHost")
+	r := newRemoteWith(t, sshtest.Options{Hostname: "vip-no-such-host.invalid"}, func(c *sshconn.Config) { c.Sudo = true })
+	ctx := context.Background()
+	spec := target.Spec{Name: "vip3", Addresses: prefixes("192.0.2.31/32", "192.0.2.32/32"), Exclusive: true,
+		ARPIgnore: 1, ARPAnnounce: 2, ARPInterfaces: []target.IfName{"all", "nosuch0"}, Create: true}
+	res, err := target.Converge(ctx, r.host, spec)
+	if err == nil || !strings.Contains(err.Error(), "fail closed") {
+		t.Fatalf("want a fail-closed error, got %v", err)
+	}
+	if res.Unknown {
+		t.Fatalf("outcome reported unknown: %v", err)
+	}
+	obs, oerr := r.host.Observe(ctx, "vip3", nil)
+	if oerr != nil {
+		t.Fatal(oerr)
+	}
+	if len(obs.Link.Addresses) != 0 {
+		t.Fatalf("VIPs left on vip3 without ARP suppression: %v (error: %v)", obs.Link.Addresses, err)
+	}
+	t.Logf("with sudo noise: %v", err)
+	if err := target.Destroy(ctx, r.host, "vip3", res.Originals); err != nil {
 		t.Fatal(err)
 	}
 }
