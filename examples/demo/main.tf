@@ -37,7 +37,7 @@ resource "vip_dummy_interface" "rs" {
 
   host      = each.value
   name      = var.interface_name
-  addresses = try(local.real_servers[each.key].vips, []) # the precondition below rejects a missing key
+  addresses = try(local.real_servers[each.key], []) # the precondition below rejects a missing key
   # The VIPs and ARP sysctls come back at boot, ARP sysctls first (a systemd unit and a state file
   # on the real server; see the resource's documentation).
   persist = var.persist

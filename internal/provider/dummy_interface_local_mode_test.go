@@ -37,7 +37,7 @@ data "vip_keepalived_config" "lb" {
 resource "vip_dummy_interface" "rs" {
   host      = "198.51.100.7:2222"
   name      = "vip0"
-  addresses = data.vip_keepalived_config.lb.real_servers["198.51.100.7"].vips
+  addresses = data.vip_keepalived_config.lb.real_servers["198.51.100.7"]
 }
 `
 

@@ -119,19 +119,14 @@ func (d *keepalivedConfigDataSource) Schema(_ context.Context, _ datasource.Sche
 					"a pipeline refuses a sloppy keepalived.conf before it reaches a director. Default `false`: such a " +
 					"configuration is read as keepalived reads it, with warnings.",
 			},
-			"real_servers": schema.MapNestedAttribute{
-				Computed: true,
-				MarkdownDescription: "Real and sorry servers reached by one of `forwarding_methods`, keyed by canonical address. " +
+			"real_servers": schema.MapAttribute{
+				ElementType: types.ListType{ElemType: types.StringType},
+				Computed:    true,
+				MarkdownDescription: "The VIPs each real or sorry server reached by one of `forwarding_methods` must hold, keyed by " +
+					"the server's canonical address: canonical VIPs, IPv4 before IPv6, in numeric order, without duplicates. " +
 					"A server missing here needs no VIP. The services behind a server's VIPs (ports, weights, methods, sorry " +
 					"servers) are in `virtual_servers`, each with its real servers: they are not repeated here, which keeps " +
 					"a large configuration's plan fast.",
-				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"vips": schema.ListAttribute{
-						ElementType:         types.StringType,
-						Computed:            true,
-						MarkdownDescription: "VIPs the server must hold: canonical, IPv4 before IPv6, in numeric order, without duplicates.",
-					},
-				}},
 			},
 			"virtual_servers": schema.ListNestedAttribute{
 				Computed: true,

@@ -48,14 +48,12 @@ func checkStateTypes(root tftypes.Object) error {
 	// The attributes of each nested object, as the encoder writes them (sorted, as tftypes
 	// writes them too).
 	backend := []string{"address", "forwarding_method", "port", "weight"}
-	realServer := elem(root.AttributeTypes["real_servers"])
 	virtualServer := elem(root.AttributeTypes["virtual_servers"])
 	for _, c := range []struct {
 		what string
 		typ  tftypes.Type
 		want []string
 	}{
-		{"real_servers", realServer, []string{"vips"}},
 		{"virtual_servers", virtualServer, []string{"address", "file", "forwarding_method", "fwmark", "group", "line", "port", "protocol", "real_servers", "sorry_server"}},
 		{"virtual_servers.real_servers", elem(attr(virtualServer, "real_servers")), backend},
 		{"virtual_servers.sorry_server", attr(virtualServer, "sorry_server"), backend},
@@ -64,6 +62,9 @@ func checkStateTypes(root tftypes.Object) error {
 		if got := attrsOf(c.typ); !slices.Equal(got, c.want) {
 			return fmt.Errorf("the schema's %s has attributes %v, the state encoder writes %v", c.what, got, c.want)
 		}
+	}
+	if vips := elem(root.AttributeTypes["real_servers"]); vips == nil || !vips.Equal(tftypes.List{ElementType: tftypes.String}) {
+		return fmt.Errorf("the schema's real_servers has elements of type %v, the state encoder writes lists of strings", vips)
 	}
 	for _, a := range []string{"files", "forwarding_methods", "port_conflicts", "real_servers", "sha256", "virtual_servers"} {
 		if _, ok := root.AttributeTypes[a]; !ok {
@@ -130,8 +131,6 @@ func (w *msgpackWriter) realServers(servers []*vipset.RealServer) {
 	w.mapLen(len(servers))
 	for _, rs := range servers {
 		w.addr(rs.Address)
-		w.mapLen(1)
-		w.str("vips")
 		w.arrayLen(len(rs.VIPs))
 		for _, v := range rs.VIPs {
 			w.addr(v)

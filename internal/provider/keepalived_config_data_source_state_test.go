@@ -21,10 +21,6 @@ import (
 // reflection over these model structs. encodeKeepalivedConfigState writes the same state
 // directly; TestEncodedStateMatchesReference proves it.
 
-type refRealServer struct {
-	VIPs []types.String `tfsdk:"vips"`
-}
-
 type refVirtualServer struct {
 	Address          types.String `tfsdk:"address"`
 	Port             types.Int64  `tfsdk:"port"`
@@ -76,13 +72,13 @@ func strValues(ss []string) []types.String {
 func referenceState(t *testing.T, config tfsdk.Config, methodNames []string, cfg *keepalived.Config, res *vipset.Result) tftypes.Value {
 	t.Helper()
 	ctx := context.Background()
-	realServers := make(map[string]refRealServer, len(res.RealServers))
+	realServers := make(map[string][]types.String, len(res.RealServers))
 	for _, rs := range res.RealServers {
-		out := refRealServer{VIPs: make([]types.String, 0, len(rs.VIPs))}
+		vips := make([]types.String, 0, len(rs.VIPs))
 		for _, v := range rs.VIPs {
-			out.VIPs = append(out.VIPs, types.StringValue(v.String()))
+			vips = append(vips, types.StringValue(v.String()))
 		}
-		realServers[rs.Address.String()] = out
+		realServers[rs.Address.String()] = vips
 	}
 	virtualServers := make([]refVirtualServer, 0, len(res.Services))
 	for _, s := range res.Services {

@@ -46,10 +46,10 @@ func TestAccKeepalivedConfig_pathWithIncludes(t *testing.T) {
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("files"), strList(
 					main, kaTestdata(t, "conf.d/dns.conf"), kaTestdata(t, "conf.d/web.conf"))),
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("forwarding_methods"), strList("DR", "TUN")),
-				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.10.2").AtMapKey("vips"),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.10.2"),
 					strList("10.10.0.53", "10.10.0.54", "10.10.0.80")),
 				// Without config_id, the @lb2 virtual server (TUN) does not exist.
-				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.10.1").AtMapKey("vips"),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.10.1"),
 					strList("10.10.0.80")),
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("virtual_servers").AtSliceIndex(2), knownvalue.ObjectExact(map[string]knownvalue.Check{
 					"address":           knownvalue.StringExact("10.10.0.80"),
@@ -91,7 +91,7 @@ func TestAccKeepalivedConfig_configID(t *testing.T) {
   config_id = "lb2"
 }`,
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.10.1").AtMapKey("vips"),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.10.1"),
 					strList("10.10.0.80", "10.10.0.81")),
 				// The @lb2 service: 192.168.10.1 reached by TUN.
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("virtual_servers").AtSliceIndex(3), knownvalue.ObjectPartial(map[string]knownvalue.Check{
@@ -111,7 +111,7 @@ func TestAccKeepalivedConfig_configID(t *testing.T) {
   forwarding_methods = ["DR"]
 }`,
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.10.1").AtMapKey("vips"), strList("10.10.0.80")),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.10.1"), strList("10.10.0.80")),
 			},
 		}},
 	})
@@ -146,7 +146,7 @@ func TestAccKeepalivedConfig_contentAndPortConflict(t *testing.T) {
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("files"), strList("content")),
 				// The sorry server holds the VIP of the service it stands in for.
-				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.20.9").AtMapKey("vips"), strList("10.20.0.1")),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey("192.168.20.9"), strList("10.20.0.1")),
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("virtual_servers").AtSliceIndex(1).AtMapKey("sorry_server").AtMapKey("address"),
 					knownvalue.StringExact("192.168.20.9")),
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("port_conflicts"), knownvalue.ListExact([]knownvalue.Check{
@@ -246,7 +246,7 @@ func TestAccKeepalivedConfig_skippedEntries(t *testing.T) {
 				Steps: []resource.TestStep{{
 					Config: "data \"vip_keepalived_config\" \"lb\" {\n" + tc.config + "\n}",
 					ConfigStateChecks: []statecheck.StateCheck{
-						statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey(tc.rs).AtMapKey("vips"), strList(tc.vip)),
+						statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey(tc.rs), strList(tc.vip)),
 					},
 				}, {
 					Config:      "data \"vip_keepalived_config\" \"lb\" {\n" + tc.config + "\nstrict = true\n}",
@@ -254,7 +254,7 @@ func TestAccKeepalivedConfig_skippedEntries(t *testing.T) {
 				}, {
 					Config: "data \"vip_keepalived_config\" \"lb\" {\n" + tc.config + "\nstrict = false\n}",
 					ConfigStateChecks: []statecheck.StateCheck{
-						statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey(tc.rs).AtMapKey("vips"), strList(tc.vip)),
+						statecheck.ExpectKnownValue(ds, tfjsonpath.New("real_servers").AtMapKey(tc.rs), strList(tc.vip)),
 					},
 				}},
 			})

@@ -12,7 +12,7 @@ data "vip_keepalived_config" "lvs" {
 
 # VIPs per real server, e.g. { "192.0.2.11" = ["203.0.113.10"], "192.0.2.21" = [...] }.
 output "vips" {
-  value = { for rs, v in data.vip_keepalived_config.lvs.real_servers : rs => v.vips }
+  value = data.vip_keepalived_config.lvs.real_servers
 
   precondition {
     condition     = length(data.vip_keepalived_config.lvs.port_conflicts) == 0

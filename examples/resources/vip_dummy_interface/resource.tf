@@ -10,7 +10,7 @@ resource "vip_dummy_interface" "vip0" {
   # Sorted, canonical addresses of every virtual server that sends DR or TUN traffic here
   # (203.0.113.10 and 2001:db8:53::1). Indexed without try(): if keepalived.conf stops naming
   # this server (or the address has a typo), plan fails instead of removing every VIP.
-  addresses = data.vip_keepalived_config.lvs.real_servers["192.0.2.11"].vips
+  addresses = data.vip_keepalived_config.lvs.real_servers["192.0.2.11"]
 
   # The defaults, spelled out: answer ARP only for addresses on the receiving interface, and
   # never use a VIP as an ARP source address, on every interface.
