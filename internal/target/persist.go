@@ -284,6 +284,10 @@ func PlanBoot(spec Spec, alias string, bf BootFiles) ([]Step, error) {
 	return steps, nil
 }
 
+// PlanBootRemoval returns the steps that remove name's boot files, and the shared ones when no
+// other interface has a state file: what Destroy and persist = false do first.
+func PlanBootRemoval(name IfName, bf BootFiles) []Step { return removeBoot(name, bf) }
+
 // removeBoot returns the removals of name's boot files, and of the shared ones when no other
 // interface has a state file.
 func removeBoot(name IfName, bf BootFiles) []Step {

@@ -3,7 +3,9 @@ package sshhost
 import (
 	"bytes"
 	"context"
+	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -84,5 +86,94 @@ func TestBootStepsEncodeParse(t *testing.T) {
 	}
 	if _, err := EncodeApply("vip0", []target.Step{{Op: target.OpWriteFile, Path: "/etc/passwd", Content: "x\n"}}); err == nil {
 		t.Error("EncodeApply accepted a write to /etc/passwd")
+	}
+}
+
+// TestHelperBootFilesRoundTrip writes the real boot files with the helper and reads them back
+// with its observe, through every local POSIX shell, in a private mount namespace whose /etc is
+// an empty tmpfs (root needed): what the observe reports is byte for byte what was written
+// (backslashes, quotes, tabs and all), the unit is linked, and removal leaves nothing.
+func TestHelperBootFilesRoundTrip(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (a mount namespace)")
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("needs unshare (util-linux)")
+	}
+	spec := target.Spec{Name: "vip0", Addresses: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")},
+		ARPIgnore: 1, ARPAnnounce: 2, ARPInterfaces: []target.IfName{"all"}, Persist: true}
+	steps, err := target.PlanBoot(spec, "terraform-provider-vip:all=0/0", target.BootFiles{Systemd: true, NetworkManager: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var writes []target.Step
+	for _, s := range steps {
+		if s.Op != target.OpDaemonReload { // no systemd to reload here
+			writes = append(writes, s)
+		}
+	}
+	apply, err := EncodeApply("vip0", writes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	observe, err := EncodeObserve("vip0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remove, err := EncodeApply("vip0", target.PlanBootRemoval("vip0", target.BootFiles{Files: map[string]string{
+		target.StatePath("vip0"): "", target.NetworkdPath("vip0"): "", target.NMPath("vip0"): "", target.BootUnitPath: "",
+		target.BootScriptPath: "", target.SysctlDPath: ""}, Links: map[string]string{target.BootWantsPath: ""}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, b := range map[string][]byte{"helper": []byte(Script), "apply": apply, "observe": observe, "remove": remove} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sh := range shells(t, false) {
+		// NetworkManager's directory exists, so the helper reports it and the file is kept.
+		script := "set -e; mount -t tmpfs tmpfs /etc; mkdir -p /etc/NetworkManager; cd " + dir + "\n" +
+			sh + " -c \"$(cat helper)\" <apply >out.apply\n" +
+			sh + " -c \"$(cat helper)\" <observe >out.observe\n" +
+			sh + " -c \"$(cat helper)\" <remove >out.remove\n" +
+			sh + " -c \"$(cat helper)\" <observe >out.after\n"
+		if out, err := exec.Command("unshare", "-m", "sh", "-c", script).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v: %s", sh, err, out)
+		}
+		read := func(name string) string {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+		if got := read("out.apply"); got != protocolHeader+"\ndone\n" {
+			t.Fatalf("%s: apply answered %q", sh, got)
+		}
+		view, err := parseObserve([]byte(read("out.observe")))
+		if err != nil {
+			t.Fatalf("%s: %v", sh, err)
+		}
+		if !view.boot.NetworkManager || view.boot.Systemd {
+			t.Errorf("%s: boot flags %+v", sh, view.boot)
+		}
+		if !target.BootMatches(spec, "terraform-provider-vip:all=0/0", target.BootFiles{Systemd: true, NetworkManager: true,
+			Files: view.boot.Files, Links: view.boot.Links}) {
+			for _, s := range writes {
+				if got := view.boot.Files[s.Path]; s.Op == target.OpWriteFile && got != s.Content {
+					t.Errorf("%s: %s reads back as\n%q\nwant\n%q", sh, s.Path, got, s.Content)
+				}
+			}
+			t.Errorf("%s: the files read back do not match what was written (links %v)", sh, view.boot.Links)
+		}
+		after, err := parseObserve([]byte(read("out.after")))
+		if err != nil {
+			t.Fatalf("%s: %v", sh, err)
+		}
+		if len(after.boot.Files)+len(after.boot.Links) != 0 {
+			t.Errorf("%s: left after removal: %v %v", sh, after.boot.Files, after.boot.Links)
+		}
 	}
 }

@@ -209,8 +209,9 @@ observe_boot() {
 		elif [ -f "$p" ]; then
 			echo "file $p"
 			l=
-			while IFS= read -r l; do echo "|$l"; done <"$p"
-			[ -n "$l" ] && echo "~$l"
+			# printf, not echo: dash's echo would expand the backslashes of the file.
+			while IFS= read -r l; do printf "|%s\n" "$l"; done <"$p"
+			[ -n "$l" ] && printf "~%s\n" "$l"
 			echo endfile
 		fi
 	done
