@@ -209,7 +209,7 @@ observe_boot() {
 		elif [ -f "$p" ]; then
 			echo "file $p"
 			l=
-			# printf, not echo: dash's echo would expand the backslashes of the file.
+			# printf, not echo: the echo of dash would expand the backslashes of the file.
 			while IFS= read -r l; do printf "|%s\n" "$l"; done <"$p"
 			[ -n "$l" ] && printf "~%s\n" "$l"
 			echo endfile
