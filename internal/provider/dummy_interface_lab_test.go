@@ -358,3 +358,70 @@ func TestAccLabDummyInterfaceFailsClosed(t *testing.T) {
 		},
 	})
 }
+
+// TestAccLabDummyInterfaceNoTakeover: a dummy that exists already (made by hand, with an address
+// of its own) is not taken over by a new resource: the create fails saying to import it, and the
+// dummy keeps its address and alias. Importing it then adopts it, and the plan shows the foreign
+// address as drift that an update removes.
+func TestAccLabDummyInterfaceNoTakeover(t *testing.T) {
+	labAcc(t)
+	const name = "vipmine0"
+	d := &netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Name: name}}
+	if err := netlink.LinkAdd(d); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = netlink.LinkDel(d) })
+	byHand(t, name, []string{"198.51.100.9/32"}, nil)
+	untouched := func(*terraform.State) error {
+		obs, err := observe(name)
+		if err != nil {
+			return err
+		}
+		if !obs.Link.Exists || len(obs.Link.Addresses) != 1 || obs.Link.Addresses[0] != netip.MustParsePrefix("198.51.100.9/32") || obs.Link.Alias != "" {
+			return fmt.Errorf("the existing dummy was touched: %+v", obs.Link)
+		}
+		return nil
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      dummyConfig(name, "192.0.2.71"),
+				ExpectError: regexp.MustCompile(`(?s)Interface already exists.*vipmine0\s+already\s+exists.*terraform\s+import.*local/vipmine0`),
+			},
+			{
+				PreConfig: func() {
+					if err := untouched(nil); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             dummyConfig(name, "192.0.2.71"),
+				ResourceName:       "vip_dummy_interface.t",
+				ImportState:        true,
+				ImportStateId:      "local/" + name,
+				ImportStatePersist: true,
+				ImportStateCheck: func(states []*terraform.InstanceState) error {
+					if len(states) != 1 || states[0].Attributes["addresses.#"] != "1" {
+						return fmt.Errorf("imported %v", states)
+					}
+					found := false
+					for k, v := range states[0].Attributes {
+						found = found || (strings.HasPrefix(k, "addresses.") && v == "198.51.100.9")
+					}
+					if !found {
+						return fmt.Errorf("the import lacks the dummy's own address: %v", states[0].Attributes)
+					}
+					return untouched(nil)
+				},
+			},
+			{
+				// Adopted: the foreign address is drift, removed by an update (not a replacement).
+				Config: dummyConfig(name, "192.0.2.71"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("vip_dummy_interface.t", plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{kernelHas{name, []string{"192.0.2.71/32"}, 1, 2}},
+			},
+		},
+	})
+}
