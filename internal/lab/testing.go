@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -165,5 +166,85 @@ func PrivateEtc(t testing.TB) {
 		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
 		}
+	}
+}
+
+// SharedTempDir returns a directory that every lab guest sees at the same path, also a systemd
+// guest (whose /tmp is its own): under the lab's cache directory. It is removed when t ends.
+func SharedTempDir(t testing.TB) string {
+	t.Helper()
+	cache, err := cacheDir()
+	if err == nil {
+		err = os.MkdirAll(cache, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp(cache, "shared-") //nolint:usetesting // t.TempDir is under /tmp, which a systemd guest does not see
+
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
+// rebootRequest is the file by which a test inside a systemd guest asks for a reboot once the
+// test binary has passed (see RequestReboot).
+const rebootRequest = "/var/lib/viplab-reboot-requested"
+
+// RequestReboot, inside a systemd guest, makes RunTestsInsideSystemd reboot the guest when the
+// test binary passes, and run it again on the next boot (VIP_LAB_BOOT one higher).
+func RequestReboot(t testing.TB) {
+	t.Helper()
+	if err := os.WriteFile(rebootRequest, []byte(t.Name()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Boot is the boot number of a systemd guest (1, 2, ...), 0 elsewhere.
+func Boot() int {
+	n, _ := strconv.Atoi(os.Getenv(EnvBoot))
+	return n
+}
+
+// RunTestsInsideSystemd runs the tests matching pattern inside a systemd guest (Config.Systemd),
+// on every boot: a copy of this test binary in dir (a SharedTempDir) runs with -test.run pattern
+// -test.v and extra; when it passes and a test called RequestReboot, the guest reboots with
+// `systemctl reboot` and runs it again. t fails if a run fails, and fails or skips as
+// RunTestsInside when the lab cannot start.
+func RunTestsInsideSystemd(t *testing.T, dir, pattern string, extra ...string) {
+	t.Helper()
+	if Inside() {
+		t.Skip("already inside the kernel lab")
+	}
+	bin := filepath.Join(dir, "lab.test")
+	data, err := os.ReadFile(os.Args[0])
+	if err == nil {
+		err = os.WriteFile(bin, data, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if deadline, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-10*time.Second))
+		defer cancel()
+	}
+	var script strings.Builder
+	script.WriteString("rm -f " + rebootRequest + "\n" + shellQuote(bin) + " -test.run " + shellQuote(pattern) + " -test.v")
+	for _, a := range extra {
+		script.WriteString(" " + shellQuote(a))
+	}
+	fmt.Fprintf(&script, "\nrc=$?\nif [ $rc -eq 0 ] && [ -e %s ]; then exit %d; fi\nexit $rc\n", rebootRequest, ExitReboot)
+	lw := &lineLogger{t: t}
+	start := time.Now()
+	_, err = Config{Script: script.String(), Console: lw, Log: t.Logf, Systemd: true, BootTimeout: 5 * time.Minute}.Run(ctx)
+	lw.flush()
+	t.Logf("lab: %s in a systemd guest, %s in all", pattern, time.Since(start).Round(time.Millisecond))
+	if err != nil {
+		Unavailable(t, err)
+		t.Fatalf("tests inside the systemd lab guest failed: %v", err)
 	}
 }

@@ -63,6 +63,9 @@ type Options struct {
 	Netns string
 	// ListenAddr defaults to 127.0.0.1 (with a free port) or, in a netns, to its address.
 	ListenAddr string
+	// Port, when set outside a netns, is the port instead of a free one (a test whose host
+	// address must stay the same across reboots of the lab guest).
+	Port int
 	// HostKeyTypes are generated host keys; default ed25519.
 	HostKeyTypes []string
 	// AuthorizedKeys are public-key lines accepted for every user.
@@ -146,7 +149,10 @@ func Start(t testing.TB, opts Options) *Server {
 		if s.Host == "" {
 			s.Host = "127.0.0.1"
 		}
-		s.Port = FreePort(t)
+		s.Port = opts.Port
+		if s.Port == 0 {
+			s.Port = FreePort(t)
+		}
 	}
 	cfg = append(cfg,
 		"ListenAddress "+net.JoinHostPort(s.Host, strconv.Itoa(s.Port)),
