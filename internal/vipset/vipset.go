@@ -249,27 +249,11 @@ func realServers(assigned []assignment, vs []VirtualService) []*RealServer {
 		if c := a.server.Compare(b.server); c != 0 {
 			return c
 		}
-		if a.svc != b.svc {
-			// serviceCompare's order, read in place.
-			sa, sb := &vs[a.svc], &vs[b.svc]
-			if c := sa.Address.Compare(sb.Address); c != 0 {
-				return c
-			}
-			if sa.Protocol != sb.Protocol {
-				return cmp.Compare(sa.Protocol, sb.Protocol)
-			}
-			if sa.Port != sb.Port {
-				return cmp.Compare(sa.Port, sb.Port)
-			}
-		}
-		if a.sorry != b.sorry {
-			if a.sorry {
-				return 1
-			}
-			return -1
-		}
-		if a.method != b.method {
-			return cmp.Compare(a.method, b.method)
+		// serviceCompare's order, read in place rather than through a built Service.
+		sa, sb := &vs[a.svc], &vs[b.svc]
+		if c := compareServiceKey(sa.Address, sa.Protocol, sa.Port, a.sorry, a.method,
+			sb.Address, sb.Protocol, sb.Port, b.sorry, b.method); c != 0 {
+			return c
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})
@@ -329,22 +313,29 @@ func backend(rs *keepalived.RealServer) Backend {
 
 // serviceCompare orders a server's services: VIP, protocol, port, real before sorry, method.
 func serviceCompare(a, b Service) int {
-	if c := a.VIP.Compare(b.VIP); c != 0 {
+	return compareServiceKey(a.VIP, a.Protocol, a.Port, a.Sorry, a.Method, b.VIP, b.Protocol, b.Port, b.Sorry, b.Method)
+}
+
+// compareServiceKey is serviceCompare on the fields themselves, so that Build's sort of
+// assignments can order them without building a Service for each comparison.
+func compareServiceKey(vipA netip.Addr, protoA keepalived.Protocol, portA uint16, sorryA bool, methodA keepalived.Method,
+	vipB netip.Addr, protoB keepalived.Protocol, portB uint16, sorryB bool, methodB keepalived.Method) int {
+	if c := vipA.Compare(vipB); c != 0 {
 		return c
 	}
-	if a.Protocol != b.Protocol {
-		return cmp.Compare(a.Protocol, b.Protocol)
+	if protoA != protoB {
+		return cmp.Compare(protoA, protoB)
 	}
-	if a.Port != b.Port {
-		return cmp.Compare(a.Port, b.Port)
+	if portA != portB {
+		return cmp.Compare(portA, portB)
 	}
-	if a.Sorry != b.Sorry {
-		if a.Sorry {
+	if sorryA != sorryB {
+		if sorryA {
 			return 1
 		}
 		return -1
 	}
-	return cmp.Compare(a.Method, b.Method)
+	return cmp.Compare(methodA, methodB)
 }
 
 // rangeSize returns the number of addresses in first..last, or false when above max.
