@@ -24,12 +24,12 @@ import (
 	"github.com/vip-manager/terraform-provider-vip/internal/target"
 )
 
-// TestKernelLabPersist runs the TestAccLabPersist* tests in a systemd lab guest that really
-// reboots (lab.Config.Systemd): three boots of systemd 252 on one disk. Boot 1 runs the drift and
-// failure tests and applies persist = true locally and over SSH; boot 2 checks that exactly the
-// VIPs and the ARP sysctls came back, sysctls first, with an empty plan, then destroys; boot 3
-// checks that nothing came back. The provider is built on the host (building in the emulated
-// guest would take minutes), for the terraform runs that span reboots.
+// TestKernelLabPersist runs the TestAccLabPersist* tests and TestLabPersistReboot in a systemd
+// lab guest that really reboots (lab.Config.Systemd): three boots of systemd 252 on one disk.
+// Boot 1 runs the drift and failure tests and applies persist = true locally and over SSH; boot 2
+// checks that exactly the VIPs and the ARP sysctls came back, sysctls first, with an empty plan,
+// then destroys; boot 3 checks that nothing came back. The provider is built on the host
+// (building in the emulated guest would take minutes), for the terraform runs that span reboots.
 //
 //	go test ./internal/provider -run KernelLabPersist -v
 func TestKernelLabPersist(t *testing.T) {
@@ -43,7 +43,7 @@ func TestKernelLabPersist(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	lab.RunTestsInsideSystemd(t, dir, "^TestAccLabPersist", "-vip.provider-binary", bin)
+	lab.RunTestsInsideSystemd(t, dir, "^Test(Acc)?LabPersist", "-vip.provider-binary", bin)
 }
 
 // persistAcc is labAcc for the systemd guest, on its first boot only (onBoot 1) or another.
@@ -322,8 +322,8 @@ func systemctlShow(t *testing.T, unit, prop string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// TestAccLabPersistReboot is the reboot test's flow, one part per boot (see TestKernelLabPersist).
-func TestAccLabPersistReboot(t *testing.T) {
+// TestLabPersistReboot is the reboot test's flow, one part per boot (see TestKernelLabPersist).
+func TestLabPersistReboot(t *testing.T) {
 	lab.Require(t, "TestKernelLabPersist")
 	if lab.Boot() == 0 {
 		t.Skip("needs a systemd lab guest (TestKernelLabPersist)")
