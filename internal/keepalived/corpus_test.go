@@ -277,7 +277,7 @@ func readerPairs(t *testing.T, cfg *keepalived.Config) []string {
 	}
 	var out []string
 	for _, rs := range res.RealServers {
-		for _, s := range rs.Services {
+		for _, s := range rs.Services() {
 			out = append(out, rs.Address.String()+" "+s.VIP.String()+" "+s.Method.String())
 		}
 	}

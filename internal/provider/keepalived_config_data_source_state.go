@@ -173,14 +173,14 @@ func (w *msgpackWriter) virtualServers(services []vipset.VirtualService) {
 		}
 		w.str("sorry_server")
 		if s.Sorry != nil {
-			w.backend(*s.Sorry)
+			w.backend(s.Sorry)
 		} else {
 			w.null()
 		}
 	}
 }
 
-func (w *msgpackWriter) backend(b vipset.Backend) {
+func (w *msgpackWriter) backend(b *vipset.Backend) {
 	w.mapLen(4)
 	w.str("address")
 	w.addr(b.Address)

@@ -51,7 +51,7 @@ type refPortConflict struct {
 	Message       types.String   `tfsdk:"message"`
 }
 
-func refBackendOf(b vipset.Backend) refBackend {
+func refBackendOf(b *vipset.Backend) refBackend {
 	return refBackend{
 		Address:          types.StringValue(b.Address.String()),
 		Port:             types.Int64Value(int64(b.Port)),
@@ -106,7 +106,7 @@ func referenceState(t *testing.T, config tfsdk.Config, methodNames []string, cfg
 			vs.RealServers = append(vs.RealServers, refBackendOf(b))
 		}
 		if s.Sorry != nil {
-			b := refBackendOf(*s.Sorry)
+			b := refBackendOf(s.Sorry)
 			vs.SorryServer = &b
 		}
 		virtualServers = append(virtualServers, vs)

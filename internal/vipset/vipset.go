@@ -35,15 +35,9 @@ type Options struct {
 	MaxServices int
 }
 
-// Backend is a real or sorry server of one service.
-type Backend struct {
-	Address netip.Addr
-	Port    uint16
-	Weight  uint32
-	Method  keepalived.Method
-	Sorry   bool
-	Pos     keepalived.Pos
-}
+// Backend is a real or sorry server of one service: the reader's own record, which Build
+// shares instead of copying (100,000 of them at 10,000 x 10). Treat it as read-only.
+type Backend = keepalived.RealServer
 
 // VirtualService is one service keepalived installs: a virtual server with an address, or one
 // address of a virtual_server_group entry, or a fwmark.
@@ -57,7 +51,7 @@ type VirtualService struct {
 	Method    keepalived.Method // the virtual server's default method
 	Pos       keepalived.Pos    // the virtual_server line
 	EntryPos  keepalived.Pos    // the group entry line, for group services
-	Backends  []Backend         // real servers, in keepalived's order
+	Backends  []*Backend        // real servers, in keepalived's order (the Config's own slice)
 	Sorry     *Backend
 }
 
@@ -73,9 +67,23 @@ type Service struct {
 
 // RealServer is one real (or sorry) server with the VIPs it must hold.
 type RealServer struct {
-	Address  netip.Addr
-	VIPs     []netip.Addr
-	Services []Service
+	Address netip.Addr
+	VIPs    []netip.Addr
+	// services are the server's assignments, sorted by serviceCompare without repeats: Services
+	// builds the Service values on demand, as the data source needs only the VIPs (at 100,000
+	// real servers, building them took a fifth of Build's time and memory).
+	services []assignment
+	all      []VirtualService // Result.Services, which services index
+}
+
+// Services returns what the server serves, ordered by VIP, protocol, port, real before sorry,
+// and method, without repeats (the first in the configuration is kept).
+func (rs *RealServer) Services() []Service {
+	out := make([]Service, len(rs.services))
+	for i := range rs.services {
+		out[i] = rs.services[i].service(rs.all)
+	}
+	return out
 }
 
 // PortConflict is a VIP a real server must hold for some ports while other ports of the same
@@ -128,23 +136,11 @@ func Build(cfg *keepalived.Config, opts Options) (*Result, error) {
 		limit = DefaultMaxServices
 	}
 	res := &Result{Services: make([]VirtualService, 0, len(cfg.VirtualServers))}
-	// All services' backends in one allocation, each service's a full slice expression of it.
-	nBackends := 0
 	for _, vs := range cfg.VirtualServers {
-		nBackends += len(vs.RealServers)
-	}
-	slab := make([]Backend, 0, nBackends)
-	for _, vs := range cfg.VirtualServers {
-		first := len(slab)
-		for _, rs := range vs.RealServers {
-			slab = append(slab, backend(rs))
-		}
-		backends := slab[first:len(slab):len(slab)]
-		var sorry *Backend
-		if vs.SorryServer != nil {
-			b := backend(vs.SorryServer)
-			sorry = &b
-		}
+		// The Config's slice as it is; the full slice expression keeps an append by a caller
+		// from writing into it.
+		backends := vs.RealServers[:len(vs.RealServers):len(vs.RealServers)]
+		sorry := vs.SorryServer
 		base := VirtualService{Port: vs.Port, Protocol: vs.Protocol, Group: vs.Group, Method: vs.Method, Pos: vs.Pos, Backends: backends, Sorry: sorry}
 		switch {
 		case vs.HasFwmark:
@@ -208,7 +204,7 @@ func Build(cfg *keepalived.Config, opts Options) (*Result, error) {
 			assigned = assign(assigned, b, i, need)
 		}
 		if s.Sorry != nil {
-			assigned = assign(assigned, *s.Sorry, i, need)
+			assigned = assign(assigned, s.Sorry, i, need)
 		}
 	}
 	res.RealServers = realServers(assigned, res.Services)
@@ -227,7 +223,7 @@ type assignment struct {
 	sorry  bool
 }
 
-func assign(to []assignment, b Backend, svc int, need func(keepalived.Method) bool) []assignment {
+func assign(to []assignment, b *Backend, svc int, need func(keepalived.Method) bool) []assignment {
 	if !need(b.Method) {
 		return to
 	}
@@ -243,52 +239,59 @@ func (a *assignment) service(services []VirtualService) Service {
 // realServers groups the assignments by server, in address order, each server's services in
 // serviceCompare order without repeats (the first in the configuration is kept). One sort of
 // all assignments and shared backing arrays: at 100,000 real servers, a map of servers each
-// sorting its own services took most of Build's time.
+// sorting its own services took most of Build's time. The servers' services are the sorted
+// assignments themselves, repeats removed in place.
 func realServers(assigned []assignment, vs []VirtualService) []*RealServer {
 	slices.SortFunc(assigned, func(a, b assignment) int {
 		if c := a.server.Compare(b.server); c != 0 {
 			return c
 		}
-		// serviceCompare's order, read in place rather than through a built Service.
-		sa, sb := &vs[a.svc], &vs[b.svc]
-		if c := compareServiceKey(sa.Address, sa.Protocol, sa.Port, a.sorry, a.method,
-			sb.Address, sb.Protocol, sb.Port, b.sorry, b.method); c != 0 {
+		if c := a.compareService(&b, vs); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})
+	// Repeats (same server and service) are next to each other, the first in the configuration
+	// first.
+	kept := 0
 	nServers := 0
 	for i := range assigned {
-		if i == 0 || assigned[i].server != assigned[i-1].server {
+		if kept > 0 && assigned[kept-1].server == assigned[i].server && assigned[kept-1].compareService(&assigned[i], vs) == 0 {
+			continue
+		}
+		if kept == 0 || assigned[kept-1].server != assigned[i].server {
 			nServers++
 		}
+		assigned[kept] = assigned[i]
+		kept++
 	}
+	assigned = assigned[:kept]
 	servers := make([]RealServer, 0, nServers)
 	out := make([]*RealServer, 0, nServers)
-	services := make([]Service, 0, len(assigned))
 	vips := make([]netip.Addr, 0, len(assigned))
 	for i := 0; i < len(assigned); {
 		addr := assigned[i].server
-		firstService, firstVIP := len(services), len(vips)
+		first, firstVIP := i, len(vips)
 		for ; i < len(assigned) && assigned[i].server == addr; i++ {
-			sv := assigned[i].service(vs)
-			if len(services) > firstService {
-				last := services[len(services)-1]
-				if serviceCompare(last, sv) == 0 {
-					continue
-				}
-			}
-			services = append(services, sv)
-			if len(vips) == firstVIP || vips[len(vips)-1] != sv.VIP {
-				vips = append(vips, sv.VIP)
+			vip := vs[assigned[i].svc].Address
+			if len(vips) == firstVIP || vips[len(vips)-1] != vip {
+				vips = append(vips, vip)
 			}
 		}
 		// Full slice expressions: appending to one server's slices must not overwrite the next's.
-		servers = append(servers, RealServer{Address: addr,
-			Services: services[firstService:len(services):len(services)], VIPs: vips[firstVIP:len(vips):len(vips)]})
+		servers = append(servers, RealServer{Address: addr, VIPs: vips[firstVIP:len(vips):len(vips)],
+			services: assigned[first:i:i], all: vs})
 		out = append(out, &servers[len(servers)-1])
 	}
 	return out
+}
+
+// compareService is serviceCompare of the two assignments' services, read in place rather
+// than through built Service values.
+func (a *assignment) compareService(b *assignment, vs []VirtualService) int {
+	sa, sb := &vs[a.svc], &vs[b.svc]
+	return compareServiceKey(sa.Address, sa.Protocol, sa.Port, a.sorry, a.method,
+		sb.Address, sb.Protocol, sb.Port, b.sorry, b.method)
 }
 
 func hasNeed(s *VirtualService, need func(keepalived.Method) bool) bool {
@@ -305,10 +308,6 @@ func firstPos(s *VirtualService) keepalived.Pos {
 		return s.EntryPos
 	}
 	return s.Pos
-}
-
-func backend(rs *keepalived.RealServer) Backend {
-	return Backend{Address: rs.Address, Port: rs.Port, Weight: rs.Weight, Method: rs.Method, Sorry: rs.Sorry, Pos: rs.Pos}
 }
 
 // serviceCompare orders a server's services: VIP, protocol, port, real before sorry, method.
@@ -419,13 +418,17 @@ func conflicts(res *Result) []PortConflict {
 	var mine []portKey    // the ports of one VIP one server serves, reused
 	var missing []vipPort // reused likewise
 	for _, rs := range res.RealServers {
-		// rs.Services is sorted by VIP, then protocol and port: one run per VIP.
-		for i := 0; i < len(rs.Services); {
-			vip := rs.Services[i].VIP
+		// rs.services is sorted by VIP, then protocol and port: one run per VIP.
+		for i := 0; i < len(rs.services); {
+			vip := res.Services[rs.services[i].svc].Address
 			j := i
 			mine = mine[:0]
-			for ; j < len(rs.Services) && rs.Services[j].VIP == vip; j++ {
-				k := portKey{rs.Services[j].Protocol, rs.Services[j].Port}
+			for ; j < len(rs.services); j++ {
+				s := &res.Services[rs.services[j].svc]
+				if s.Address != vip {
+					break
+				}
+				k := portKey{s.Protocol, s.Port}
 				if len(mine) == 0 || mine[len(mine)-1] != k {
 					mine = append(mine, k)
 				}
