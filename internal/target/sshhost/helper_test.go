@@ -158,6 +158,13 @@ func TestHelperRefusesHostileInput(t *testing.T) {
 		"vip-helper 1\napply dummy0 vip1\nup\nend\n",                 // apply takes one name
 		"vip-helper 1\nobserve "+strings.Repeat("a ", 257)+"\nend\n", // more than 256 names
 	)
+	assertRefused(t, canary, bad)
+}
+
+// assertRefused runs each request through the helper under every shell (busybox included) and
+// requires a refusal (exit 3 and an error line) that ran no ip and no injected command (canary).
+func assertRefused(t *testing.T, canary string, bad []string) {
+	t.Helper()
 	for _, sh := range shells(t, true) {
 		path, record := spy(t)
 		r := localRunner{shell: sh, path: path}
