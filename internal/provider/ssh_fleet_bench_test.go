@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,8 +63,12 @@ func newFleetSite(b *testing.B, n int) *fleetSite {
 }
 
 // sshdCounts are the TCP connections and SSH sessions (shell, exec and subsystem channels) that
-// the fleet's sshds logged so far.
-type sshdCounts struct{ conns, sessions int }
+// the fleet's sshds logged so far, and the CPU time their ended connections used (every
+// per-connection sshd, its session and the helper it ran: the listeners' children).
+type sshdCounts struct {
+	conns, sessions int
+	cpu             time.Duration
+}
 
 func (f *fleetSite) counts() sshdCounts {
 	var c sshdCounts
@@ -71,40 +76,91 @@ func (f *fleetSite) counts() sshdCounts {
 		log := s.Log()
 		c.conns += strings.Count(log, "Connection from ")
 		c.sessions += strings.Count(log, "ctype session")
+		c.cpu += childrenCPU(f.b, s.PID())
 	}
 	return c
 }
 
-// measured is one timed command: its wall time, what it cost at the sshds per host, and the
-// provider process's peak resident memory (VmHWM; 0 when no provider ran).
+// childrenCPU is the user and system time of pid's children that ended and were reaped
+// (cutime and cstime of /proc/PID/stat).
+func childrenCPU(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command name in parentheses (which may hold spaces) start at state,
+	// field 3; cutime and cstime are fields 16 and 17, in clock ticks of 1/100 s on Linux.
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 15 {
+		b.Fatalf("/proc/%d/stat: %q", pid, stat)
+	}
+	var ticks int64
+	for _, v := range f[13:15] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			b.Fatalf("/proc/%d/stat: %q", pid, stat)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
+// commandsCPU is the user and system time of this process's children that ended: the CLI and
+// the provider processes it started (which it reaps), or ansible-playbook with its ssh clients.
+func commandsCPU(b *testing.B) time.Duration {
+	b.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// measured is one timed command: its wall time, what it cost at the sshds per host, the
+// provider process's peak resident memory (VmHWM; 0 when no provider ran) and how many provider
+// processes ran; the CPU time of the command with its provider (client) and of the sshds'
+// connections (server): both share the guest's CPUs, so together they show what a plan waits for.
 type measured struct {
 	wall                      time.Duration
 	connsPerHost, sessPerHost float64
 	providerKiB               int
+	providerProcs             float64
+	clientCPU, sshdCPU        time.Duration
 }
 
 // measure times run, counts what it cost at the sshds and prints that at once (b.Log shows only at
 // the end of a benchmark, and this one runs for many minutes).
 func (f *fleetSite) measure(what string, run func()) measured {
-	before := f.counts()
-	stop, peak := watchPeakRSS(*providerBinary)
+	return f.measureOn(what, len(f.hosts), run)
+}
+
+// measureOn is measure for a command that talks to the first hosts hosts of the fleet.
+func (f *fleetSite) measureOn(what string, hosts int, run func()) measured {
+	before, cpuBefore := f.counts(), commandsCPU(f.b)
+	stop, peak, procs := watchProvider(*providerBinary)
 	start := time.Now()
 	run()
 	wall := time.Since(start)
 	stop()
+	// The sshds reap their connections' processes a moment after the client hangs up.
+	time.Sleep(time.Second)
 	after := f.counts()
-	n := float64(len(f.hosts))
+	n := float64(hosts)
 	m := measured{wall: wall, connsPerHost: float64(after.conns-before.conns) / n, sessPerHost: float64(after.sessions-before.sessions) / n,
-		providerKiB: *peak}
+		providerKiB: *peak, providerProcs: float64(len(procs)), clientCPU: commandsCPU(f.b) - cpuBefore, sshdCPU: after.cpu - before.cpu}
 	fmt.Fprintf(os.Stderr, "fleet: %-34s %s\n", what, m)
 	return m
 }
 
-// watchPeakRSS samples, once a second until stop is called, the peak resident memory (VmHWM) of
-// every running process whose executable is exe, and keeps the largest in *peak (KiB). Once a
-// second costs next to nothing next to the commands it watches.
-func watchPeakRSS(exe string) (stop func(), peak *int) {
-	peak = new(int)
+// watchProvider samples, once a second until stop is called, the peak resident memory (VmHWM) of
+// every running process whose executable is exe, and keeps the largest in *peak (KiB), and the
+// process ids it saw in procs: how many provider processes a command started (each phase of a
+// command lasts seconds here, so none is missed). Once a second costs next to nothing next to the
+// commands it watches.
+func watchProvider(exe string) (stop func(), peak *int, pids map[string]bool) {
+	peak, pids = new(int), map[string]bool{}
 	done, finished := make(chan struct{}), make(chan struct{})
 	sample := func() {
 		procs, _ := filepath.Glob("/proc/[0-9]*/exe")
@@ -116,6 +172,7 @@ func watchPeakRSS(exe string) (stop func(), peak *int) {
 			if err != nil {
 				continue
 			}
+			pids[filepath.Base(filepath.Dir(p))] = true
 			for _, line := range strings.Split(string(status), "\n") {
 				if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
 					if kib, err := strconv.Atoi(f[1]); err == nil && kib > *peak {
@@ -138,7 +195,7 @@ func watchPeakRSS(exe string) (stop func(), peak *int) {
 			}
 		}
 	}()
-	return func() { close(done); <-finished }, peak
+	return func() { close(done); <-finished }, peak, pids
 }
 
 // mean of the wall times and per-host counts of ms.
@@ -149,20 +206,26 @@ func mean(ms []measured) measured {
 		m.connsPerHost += x.connsPerHost
 		m.sessPerHost += x.sessPerHost
 		m.providerKiB = max(m.providerKiB, x.providerKiB)
+		m.providerProcs += x.providerProcs
+		m.clientCPU += x.clientCPU
+		m.sshdCPU += x.sshdCPU
 	}
 	n := float64(len(ms))
 	m.wall = time.Duration(float64(m.wall) / n)
 	m.connsPerHost /= n
 	m.sessPerHost /= n
+	m.providerProcs /= n
+	m.clientCPU = time.Duration(float64(m.clientCPU) / n)
+	m.sshdCPU = time.Duration(float64(m.sshdCPU) / n)
 	return m
 }
 
 func (m measured) String() string {
 	s := fmt.Sprintf("%s (%.1f connections, %.1f sessions per host", m.wall.Round(10*time.Millisecond), m.connsPerHost, m.sessPerHost)
 	if m.providerKiB > 0 {
-		s += fmt.Sprintf("; provider peak RSS %d MiB", m.providerKiB/1024)
+		s += fmt.Sprintf("; %.0f provider process(es), peak RSS %d MiB", m.providerProcs, m.providerKiB/1024)
 	}
-	return s + ")"
+	return s + fmt.Sprintf("; CPU: command %s, sshds %s)", m.clientCPU.Round(10*time.Millisecond), m.sshdCPU.Round(10*time.Millisecond))
 }
 
 // BenchmarkSSHLabFleet50 (in the kernel lab; run it with -benchtime 1x: it repeats its own timings):
@@ -227,6 +290,22 @@ func fleetRound(b *testing.B, fleet *fleetSite, tf *fleetTerraform, an *fleetAns
 	plan, floor := mean(plans), mean(floors)
 	noRefresh := fleet.measure("plan -refresh=false", func() { tf.plan(0, false, "-refresh=false") })
 
+	// The 5×20 case: 100 single-VIP interfaces on 5 hosts, against 100 floor_item resources.
+	smallHosts := min(fleetSmallHosts, len(fleet.hosts))
+	smallCreate := fleet.measureOn("create 5×20", smallHosts, func() { tf.small(0, "apply", "-auto-approve", "-input=false") })
+	var smallPlans, smallFloors []measured
+	for i := 0; i < fleetPlans; i++ {
+		smallPlans = append(smallPlans, fleet.measureOn("plan 5×20, no change", smallHosts, func() {
+			tf.small(0, "plan", "-input=false", "-detailed-exitcode")
+		}))
+		smallFloors = append(smallFloors, fleet.measureOn("plan of the minimal plugin, 100", smallHosts, func() { tf.floorPlanIn(tf.smallFloorDir) }))
+	}
+	smallNoRefresh := fleet.measureOn("plan 5×20 -refresh=false", smallHosts, func() {
+		tf.small(0, "plan", "-input=false", "-detailed-exitcode", "-refresh=false")
+	})
+	tf.small(0, "destroy", "-auto-approve", "-input=false")
+	smallPlan, smallFloor := mean(smallPlans), mean(smallFloors)
+
 	// The change and its way back, each planned and then applied; Ansible's check and run of it.
 	var changePlans, applies []measured
 	for _, shift := range []int{fleetShift, 0} {
@@ -251,6 +330,10 @@ func fleetRound(b *testing.B, fleet *fleetSite, tf *fleetTerraform, an *fleetAns
 	b.ReportMetric(floor.wall.Seconds(), "floor-plan-s")
 	b.ReportMetric(ratio(plan.wall, floor.wall), "floor-ratio")
 	b.ReportMetric(noRefresh.wall.Seconds(), "plan-norefresh-s")
+	b.ReportMetric(smallPlan.wall.Seconds(), "plan5x20-s")
+	b.ReportMetric(smallFloor.wall.Seconds(), "floor-plan100-s")
+	b.ReportMetric(ratio(smallPlan.wall, smallFloor.wall), "floor-ratio-5x20")
+	b.ReportMetric(smallPlan.connsPerHost, "conns/host/plan5x20")
 	b.ReportMetric(changePlan.wall.Seconds(), "change-plan-s")
 	b.ReportMetric(apply.wall.Seconds(), "apply-s")
 	b.ReportMetric(ratio(apply.wall, changePlan.wall), "apply/plan")
@@ -269,6 +352,10 @@ func fleetRound(b *testing.B, fleet *fleetSite, tf *fleetTerraform, an *fleetAns
 	b.Logf("  create:            ours %s", create)
 	b.Logf("  plan, no change:   ours %s; minimal plugin %s; floor-ratio %.2f; ours with -refresh=false %s",
 		plan, floor.wall.Round(10*time.Millisecond), ratio(plan.wall, floor.wall), noRefresh.wall.Round(10*time.Millisecond))
+	b.Logf("  5×20 (100 single-VIP interfaces on %d hosts): create %s; plan %s; minimal plugin (100) %s; floor-ratio %.2f; -refresh=false %s",
+		smallHosts, smallCreate, smallPlan, smallFloor, ratio(smallPlan.wall, smallFloor.wall), smallNoRefresh)
+	b.Logf("  CPU of the no-change plan: command+provider %s, sshds %s; the minimal plugin's %s; -refresh=false %s",
+		plan.clientCPU.Round(10*time.Millisecond), plan.sshdCPU.Round(10*time.Millisecond), floor.clientCPU.Round(10*time.Millisecond), noRefresh.clientCPU.Round(10*time.Millisecond))
 	b.Logf("  change %d of %d:    plan %s; apply %s; apply/plan %.2f", fleetShift, fleetVIPs, changePlan, apply, ratio(apply.wall, changePlan.wall))
 	b.Logf("  ansible (%s):     --check --diff %s (%.2f× our plan); run %s (%.2f× our apply)", an.version,
 		anCheck, ratio(anCheck.wall, changePlan.wall), anApply, ratio(anApply.wall, apply.wall))
@@ -278,21 +365,32 @@ func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
 
 // fleetTerraform runs the CLI (Terraform or OpenTofu) on the fleet's configuration and on the
 // floor provider's, both providers installed by dev_overrides from the host-built binaries.
+//
+// The 5×20 case: on the fleet's first fleetSmallHosts hosts, fleetSmallPerHost single-VIP
+// interfaces each (fleetSmallHosts × fleetSmallPerHost resources), against as many floor_item
+// resources: the floor-ratio where many resources share one host's connection.
 type fleetTerraform struct {
-	b                *testing.B
-	cli, version     string
-	env              []string
-	vipDir, floorDir string
+	b                       *testing.B
+	cli, version            string
+	env                     []string
+	vipDir, floorDir        string
+	smallDir, smallFloorDir string
 }
+
+const (
+	fleetSmallHosts   = 5
+	fleetSmallPerHost = 20
+)
 
 func newFleetTerraform(b *testing.B, cli string, fleet *fleetSite) *fleetTerraform {
 	b.Helper()
-	t := &fleetTerraform{b: b, cli: cli, vipDir: filepath.Join(fleet.dir, "vip"), floorDir: filepath.Join(fleet.dir, "floor")}
+	t := &fleetTerraform{b: b, cli: cli, vipDir: filepath.Join(fleet.dir, "vip"), floorDir: filepath.Join(fleet.dir, "floor"),
+		smallDir: filepath.Join(fleet.dir, "vip5x20"), smallFloorDir: filepath.Join(fleet.dir, "floor5x20")}
 	rc := filepath.Join(fleet.dir, "cli.tfrc")
 	sshtest.WriteFile(b, rc, fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"vip-manager/vip\" = %q\n    \"vip-manager/floor\" = %q\n  }\n  direct {}\n}\n",
 		filepath.Dir(*providerBinary), filepath.Dir(*floorBinary)), 0o644)
 	t.env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
-	for _, d := range []string{t.vipDir, t.floorDir} {
+	for _, d := range []string{t.vipDir, t.floorDir, t.smallDir, t.smallFloorDir} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			b.Fatal(err)
 		}
@@ -340,6 +438,45 @@ resource "floor_item" "rs" {
   input = "10.78.${count.index}.1"
 }
 `, len(fleet.hosts)), 0o644)
+	var small strings.Builder
+	for _, h := range fleet.hosts[:min(fleetSmallHosts, len(fleet.hosts))] {
+		fmt.Fprintf(&small, "%q, ", h)
+	}
+	sshtest.WriteFile(b, filepath.Join(t.smallDir, "main.tf"), fmt.Sprintf(`
+terraform {
+  required_providers {
+    vip = { source = "vip-manager/vip" }
+  }
+}
+provider "vip" {
+  ssh = {
+    user             = "root"
+    private_key_file = %q
+    known_hosts_file = %q
+    timeout          = "300s"
+  }
+}
+locals {
+  hosts = [%s]
+}
+resource "vip_dummy_interface" "rs" {
+  count     = length(local.hosts) * %d
+  host      = local.hosts[count.index %% length(local.hosts)]
+  name      = "vipm${floor(count.index / length(local.hosts))}"
+  addresses = ["10.80.${count.index %% length(local.hosts)}.${floor(count.index / length(local.hosts)) + 1}"]
+}
+`, fleet.key, fleet.knownHosts, small.String(), fleetSmallPerHost), 0o644)
+	sshtest.WriteFile(b, filepath.Join(t.smallFloorDir, "main.tf"), fmt.Sprintf(`
+terraform {
+  required_providers {
+    floor = { source = "vip-manager/floor" }
+  }
+}
+resource "floor_item" "rs" {
+  count = %d
+  input = "10.80.${count.index %% 5}.${floor(count.index / 5) + 1}"
+}
+`, fleetSmallHosts*fleetSmallPerHost), 0o644)
 	out, _ := t.exec(t.vipDir, "version")
 	t.version, _, _ = strings.Cut(out, "\n")
 	return t
@@ -385,15 +522,28 @@ func (t *fleetTerraform) plan(shift int, wantChanges bool, extra ...string) {
 
 func (t *fleetTerraform) floorApply() {
 	t.b.Helper()
-	if out, code := t.exec(t.floorDir, "apply", "-auto-approve", "-input=false"); code != 0 {
-		t.b.Fatalf("apply of the floor provider: exit %d\n%s", code, out)
+	for _, dir := range []string{t.floorDir, t.smallFloorDir} {
+		if out, code := t.exec(dir, "apply", "-auto-approve", "-input=false"); code != 0 {
+			t.b.Fatalf("apply of the floor provider in %s: exit %d\n%s", dir, code, out)
+		}
 	}
 }
 
-func (t *fleetTerraform) floorPlan() {
+func (t *fleetTerraform) floorPlan() { t.floorPlanIn(t.floorDir) }
+
+func (t *fleetTerraform) floorPlanIn(dir string) {
 	t.b.Helper()
-	if out, code := t.exec(t.floorDir, "plan", "-input=false", "-detailed-exitcode"); code != 0 {
-		t.b.Fatalf("plan of the floor provider: exit %d, want 0\n%s", code, out)
+	if out, code := t.exec(dir, "plan", "-input=false", "-detailed-exitcode"); code != 0 {
+		t.b.Fatalf("plan of the floor provider in %s: exit %d, want 0\n%s", dir, code, out)
+	}
+}
+
+// small runs the CLI on the 5×20 configuration and fails the benchmark unless it succeeds with
+// wantExit (0; 2 for a plan with changes).
+func (t *fleetTerraform) small(wantExit int, args ...string) {
+	t.b.Helper()
+	if out, code := t.exec(t.smallDir, args...); code != wantExit {
+		t.b.Fatalf("%s %s (5×20): exit %d, want %d\n%s", filepath.Base(t.cli), strings.Join(args, " "), code, wantExit, out)
 	}
 }
 

@@ -102,6 +102,11 @@ type Server struct {
 	exited chan struct{}
 }
 
+// PID is the process id of the listening sshd (ip netns exec and unshare exec it in place), whose
+// children are the per-connection sshd processes: its cumulative children's CPU time in
+// /proc/PID/stat is what the connections that ended cost at this server.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // Addr is host:port.
 func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
 
