@@ -63,8 +63,7 @@ func newFleetSite(b *testing.B, n int) *fleetSite {
 }
 
 // sshdCounts are the TCP connections and SSH sessions (shell, exec and subsystem channels) that
-// the fleet's sshds logged so far, and the CPU time their ended connections used (every
-// per-connection sshd, its session and the helper it ran: the listeners' children).
+// the fleet's sshds logged so far, and the CPU time they used (see sshdCPU).
 type sshdCounts struct {
 	conns, sessions int
 	cpu             time.Duration
@@ -76,35 +75,9 @@ func (f *fleetSite) counts() sshdCounts {
 		log := s.Log()
 		c.conns += strings.Count(log, "Connection from ")
 		c.sessions += strings.Count(log, "ctype session")
-		c.cpu += childrenCPU(f.b, s.PID())
 	}
+	c.cpu = f.sshdCPU()
 	return c
-}
-
-// childrenCPU is the user and system time of pid's children that ended and were reaped
-// (cutime and cstime of /proc/PID/stat).
-func childrenCPU(b *testing.B, pid int) time.Duration {
-	b.Helper()
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The fields after the command name in parentheses (which may hold spaces) start at state,
-	// field 3; cutime and cstime are fields 16 and 17, in clock ticks of 1/100 s on Linux.
-	_, rest, _ := strings.Cut(string(stat), ") ")
-	f := strings.Fields(rest)
-	if len(f) < 15 {
-		b.Fatalf("/proc/%d/stat: %q", pid, stat)
-	}
-	var ticks int64
-	for _, v := range f[13:15] {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			b.Fatalf("/proc/%d/stat: %q", pid, stat)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 // commandsCPU is the user and system time of this process's children that ended: the CLI and
@@ -289,6 +262,8 @@ func fleetRound(b *testing.B, fleet *fleetSite, tf *fleetTerraform, an *fleetAns
 	}
 	plan, floor := mean(plans), mean(floors)
 	noRefresh := fleet.measure("plan -refresh=false", func() { tf.plan(0, false, "-refresh=false") })
+	// Where a plan's time per host goes: the parts of one host's refresh, timed from Go.
+	fleetProfile(b, fleet)
 
 	// The 5×20 case: 100 single-VIP interfaces on 5 hosts, against 100 floor_item resources.
 	smallHosts := min(fleetSmallHosts, len(fleet.hosts))
