@@ -169,3 +169,18 @@ func selfCPU(b *testing.B) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkSSHFleetProfile50 runs fleetProfile on the machine itself, outside the lab: 50 sshds
+// in network namespaces on real CPUs, the same parts of a host's refresh as in
+// BenchmarkSSHLabFleet50 (whose sshds run under emulation), so that the two show what the
+// emulation costs. No interface exists here (the machine may have no dummy driver): the helper
+// reads all links and finds no vip0, which is the same work. Needs root and sshd:
+//
+//	go test ./internal/provider -run '^$' -bench SSHFleetProfile50 -benchtime 1x
+func BenchmarkSSHFleetProfile50(b *testing.B) {
+	fleet := newFleetSite(b, fleetHosts)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		fleetProfile(b, fleet)
+	}
+}
