@@ -1,5 +1,7 @@
 package keepalived
 
+import "net/netip"
+
 // finish applies what keepalived does after parsing: link_vsg_to_vs() (groups resolved by
 // name, address families checked) and validate_check_config() (virtual servers without real
 // servers dropped, duplicate real servers dropped, protocol, forwarding method, weight and port
@@ -87,7 +89,7 @@ func (p *parser) finish(cfg *Config) {
 			vs.Protocol = ProtocolNone
 		}
 
-		kept := make([]*RealServer, 0, len(b.rs))
+		kept := b.rs[:0] // filtered in place: b.rs is not used after this
 	rsLoop:
 		for _, rs := range b.rs {
 			for _, other := range kept {
@@ -146,15 +148,36 @@ func (p *parser) finish(cfg *Config) {
 	}
 
 	// keepalived does not check for duplicate virtual servers; the kernel refuses the second.
-	seen := map[string]Pos{}
+	seen := make(map[vsKey]Pos, len(cfg.VirtualServers))
 	for _, vs := range cfg.VirtualServers {
-		key := vsName(vs) + "/" + vs.Protocol.String()
+		key := keyOf(vs)
 		if prev, dup := seen[key]; dup {
 			d.warnf(vs.Pos, "virtual server %s is also defined at %s; the kernel refuses the second one", vsName(vs), prev)
 			continue
 		}
 		seen[key] = vs.Pos
 	}
+}
+
+// vsKey identifies a virtual server as vsName and its protocol do, without formatting a
+// string for each of them.
+type vsKey struct {
+	addr      netip.Addr
+	port      uint16
+	hasFwmark bool
+	fwmark    uint32
+	group     string
+	proto     Protocol
+}
+
+func keyOf(vs *VirtualServer) vsKey {
+	switch {
+	case vs.Group != "":
+		return vsKey{group: vs.Group, proto: vs.Protocol}
+	case vs.HasFwmark:
+		return vsKey{hasFwmark: true, fwmark: vs.Fwmark, proto: vs.Protocol}
+	}
+	return vsKey{addr: vs.Address, port: vs.Port, proto: vs.Protocol}
 }
 
 // serverKind names a real or sorry server in messages.

@@ -69,19 +69,26 @@ type Service struct {
 type RealServer struct {
 	Address netip.Addr
 	VIPs    []netip.Addr
-	// services are the server's assignments, sorted by serviceCompare without repeats: Services
-	// builds the Service values on demand, as the data source needs only the VIPs (at 100,000
-	// real servers, building them took a fifth of Build's time and memory).
-	services []assignment
-	all      []VirtualService // Result.Services, which services index
+	// Its services are res.assigned[first:first+n], sorted by serviceCompare without repeats:
+	// Services builds the Service values on demand, as the data source needs only the VIPs (at
+	// 100,000 real servers, building them took a fifth of Build's time and memory). Indices
+	// rather than a slice keep the struct at 64 bytes.
+	res      *Result
+	first, n int32
+}
+
+// services are the server's assignments.
+func (rs *RealServer) services() []assignment {
+	return rs.res.assigned[rs.first : rs.first+rs.n]
 }
 
 // Services returns what the server serves, ordered by VIP, protocol, port, real before sorry,
 // and method, without repeats (the first in the configuration is kept).
 func (rs *RealServer) Services() []Service {
-	out := make([]Service, len(rs.services))
-	for i := range rs.services {
-		out[i] = rs.services[i].service(rs.all)
+	mine := rs.services()
+	out := make([]Service, len(mine))
+	for i := range mine {
+		out[i] = mine[i].service(rs.res.Services)
 	}
 	return out
 }
@@ -122,6 +129,8 @@ type Result struct {
 	RealServers []*RealServer
 	Conflicts   []PortConflict
 	Notices     []Notice
+
+	assigned []assignment // the real servers' services, sorted by server
 }
 
 // Build computes the assignment. It fails only when the configuration expands to more
@@ -207,7 +216,7 @@ func Build(cfg *keepalived.Config, opts Options) (*Result, error) {
 			assigned = assign(assigned, s.Sorry, i, need)
 		}
 	}
-	res.RealServers = realServers(assigned, res.Services)
+	res.assigned, res.RealServers = realServers(assigned, res)
 	res.Conflicts = conflicts(res)
 	return res, nil
 }
@@ -241,7 +250,8 @@ func (a *assignment) service(services []VirtualService) Service {
 // all assignments and shared backing arrays: at 100,000 real servers, a map of servers each
 // sorting its own services took most of Build's time. The servers' services are the sorted
 // assignments themselves, repeats removed in place.
-func realServers(assigned []assignment, vs []VirtualService) []*RealServer {
+func realServers(assigned []assignment, res *Result) ([]assignment, []*RealServer) {
+	vs := res.Services
 	slices.SortFunc(assigned, func(a, b assignment) int {
 		if c := a.server.Compare(b.server); c != 0 {
 			return c
@@ -280,10 +290,10 @@ func realServers(assigned []assignment, vs []VirtualService) []*RealServer {
 		}
 		// Full slice expressions: appending to one server's slices must not overwrite the next's.
 		servers = append(servers, RealServer{Address: addr, VIPs: vips[firstVIP:len(vips):len(vips)],
-			services: assigned[first:i:i], all: vs})
+			res: res, first: int32(first), n: int32(i - first)})
 		out = append(out, &servers[len(servers)-1])
 	}
-	return out
+	return assigned, out
 }
 
 // compareService is serviceCompare of the two assignments' services, read in place rather
@@ -418,13 +428,14 @@ func conflicts(res *Result) []PortConflict {
 	var mine []portKey    // the ports of one VIP one server serves, reused
 	var missing []vipPort // reused likewise
 	for _, rs := range res.RealServers {
-		// rs.services is sorted by VIP, then protocol and port: one run per VIP.
-		for i := 0; i < len(rs.services); {
-			vip := res.Services[rs.services[i].svc].Address
+		// Its services are sorted by VIP, then protocol and port: one run per VIP.
+		services := rs.services()
+		for i := 0; i < len(services); {
+			vip := res.Services[services[i].svc].Address
 			j := i
 			mine = mine[:0]
-			for ; j < len(rs.services); j++ {
-				s := &res.Services[rs.services[j].svc]
+			for ; j < len(services); j++ {
+				s := &res.Services[services[j].svc]
 				if s.Address != vip {
 					break
 				}
