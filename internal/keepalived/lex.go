@@ -13,6 +13,7 @@ const (
 	clsBrace               // { or }: the line may need splitting
 	clsSpace               // isspace() in the C locale: separates words
 	clsQuote               // ": words need the full tokenizer
+	clsEOL                 // \n: where the reader's fast path stops
 )
 
 var charClass = func() (t [256]uint8) {
@@ -26,6 +27,7 @@ var charClass = func() (t [256]uint8) {
 	for _, c := range " \t\n\v\f\r" {
 		t[c] |= clsSpace
 	}
+	t['\n'] |= clsEOL
 	return t
 }()
 

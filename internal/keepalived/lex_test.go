@@ -3,6 +3,7 @@ package keepalived
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -169,5 +170,54 @@ func TestTokenize(t *testing.T) {
 				t.Errorf("tokenize(%q) = %q, want %q", tc.input, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestPlainLineMatchesRawLineAndDecomment checks the reader's fast path against the two stages
+// it fuses: on random text made of the bytes that matter to them (blanks, line ends, comment
+// and quote characters, braces, NUL, long lines), every line plainLine accepts is the line,
+// byte classes, position and offset that rawLine and decomment give.
+func TestPlainLineMatchesRawLineAndDecomment(t *testing.T) {
+	pieces := []string{"a", "real_server", "weight 1", "\n", " ", "\t", "\n", "\r", "\r\n", "#", "!", "\"", "\\", "{", "}", "$", "\x00", "\v",
+		strings.Repeat("x", 500), strings.Repeat(" ", 300)}
+	rng := rand.New(rand.NewPCG(10, 4))
+	accepted := 0
+	for i := 0; i < 3000; i++ {
+		var b strings.Builder
+		for j, n := 0, rng.IntN(60); j < n; j++ {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		input := b.String()
+		fast, slow := newReader(context.Background(), Options{}), newReader(context.Background(), Options{})
+		fast.pushMain("t.conf", "", input, nil)
+		slow.pushMain("t.conf", "", input, nil)
+		for {
+			line, cls, ok := fast.plainLine()
+			if !ok {
+				// Not a plain line: both read it the general way.
+				_, okFast := fast.rawLine()
+				_, okSlow := slow.rawLine()
+				if okFast != okSlow {
+					t.Fatalf("input %q: rawLine after a refused plainLine: %v, want %v", input, okFast, okSlow)
+				}
+				if !okFast {
+					break
+				}
+				continue
+			}
+			accepted++
+			raw, _ := slow.rawLine()
+			want, wantCls := slow.decomment(raw)
+			fo, so := fast.stack[0].file.off, slow.stack[0].file.off
+			if line != want || cls != wantCls || fast.posLine != slow.posLine || fo != so {
+				t.Fatalf("input %q: plainLine %q cls %b line %d off %d; rawLine+decomment %q cls %b line %d off %d",
+					input, line, cls, fast.posLine, fo, want, wantCls, slow.posLine, so)
+			}
+		}
+		fast.sum()
+		slow.sum()
+	}
+	if accepted < 1000 {
+		t.Errorf("plainLine accepted only %d lines: the test tries too little", accepted)
 	}
 }
