@@ -116,3 +116,14 @@ func TestCancellationStopsARead(t *testing.T) {
 	_, diags := ParseContext(ctx, "t.conf", big, Options{})
 	errorAt(t, diags, "t.conf", "reading stopped: context canceled")
 }
+
+// A definition whose value holds a brace and itself: every piece after the brace substitutes
+// again and ends in the definition again (found by FuzzParse). keepalived would read lines for
+// ever; the reader counts those substitutions as the line's own.
+func TestSelfReferenceThroughABraceStops(t *testing.T) {
+	conf := "$OPEN={ virtual_server 10.0.0.1 80 $OPEN\nreal_server 10.0.1.1 80 $OPEN\n"
+	within(t, 10*time.Second, func() {
+		_, diags := Parse("t.conf", conf, Options{})
+		errorAt(t, diags, "t.conf:2", "$NAME substitution does not terminate")
+	})
+}

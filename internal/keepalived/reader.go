@@ -63,6 +63,9 @@ type reader struct {
 	mlDef *definition // multi-line definition being collected
 
 	blockDepth int
+	// residueSubst counts the substitutions in the pieces of one line after its braces, which
+	// count against MaxExpansionsPerLine as the line's own do.
+	residueSubst int
 	lastCls    uint8 // classes of the bytes of the line readLine returned last
 	// expanded counts every byte of every file read (comments, blank lines and NUL bytes
 	// included) plus every line ~SEQ/~LST and multi-line definitions generate.
@@ -307,9 +310,22 @@ func (r *reader) readLine() (string, bool) {
 		if buf == "" {
 			continue
 		}
+		if !residue {
+			r.residueSubst = 0
+		}
 		if c := buf[0]; cls&clsDollar != 0 || c == '@' || c == '$' || c == '~' {
-			residue = false // expanded: hash the result
+			in := buf
 			buf = r.expand(buf)
+			if residue && buf != in {
+				// The text after a brace is substituted again: a definition whose value holds
+				// a brace and itself would make its line go on for ever.
+				if r.residueSubst++; r.residueSubst > r.limits.MaxExpansionsPerLine {
+					r.fail(r.position(), "A $NAME definition refers to itself; keepalived would loop forever on it.",
+						"$NAME substitution does not terminate (the text after each '{' or '}' substitutes again)")
+					continue
+				}
+			}
+			residue = false // expanded: hash the result
 			if buf == "" || r.fatal {
 				continue
 			}
