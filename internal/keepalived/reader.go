@@ -66,7 +66,7 @@ type reader struct {
 	// residueSubst counts the substitutions in the pieces of one line after its braces, which
 	// count against MaxExpansionsPerLine as the line's own do.
 	residueSubst int
-	lastCls    uint8 // classes of the bytes of the line readLine returned last
+	lastCls      uint8 // classes of the bytes of the line readLine returned last
 	// expanded counts every byte of every file read (comments, blank lines and NUL bytes
 	// included) plus every line ~SEQ/~LST and multi-line definitions generate.
 	expanded int64
