@@ -2,7 +2,6 @@ package keepalived
 
 import (
 	"net/netip"
-	"strings"
 )
 
 // Address and port words, read as keepalived's inet_stosockaddr() reads them.
@@ -53,6 +52,9 @@ func portComplaint(port string) string {
 	if port == "" {
 		return ""
 	}
+	if v, ok := plainDecimal(port); ok && v >= 1 && v <= 65535 {
+		return "" // the common case, without a second full read
+	}
 	_, good, msg := readUnsigned(port, 1, 65535, true)
 	if !good {
 		return ""
@@ -65,10 +67,12 @@ func portArg(toks []string, i int) string {
 	if len(toks) <= i {
 		return ""
 	}
-	if strings.Trim(toks[i], "0") == "" {
-		return ""
+	for j := 0; j < len(toks[i]); j++ {
+		if toks[i][j] != '0' {
+			return toks[i]
+		}
 	}
-	return toks[i]
+	return "" // all zeros
 }
 
 // afOf is the address family of an address: 4 or 6.

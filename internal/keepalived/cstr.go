@@ -138,6 +138,14 @@ func strtol(s string, base int) (int64, string) {
 // leading number is still used if it is in range. It returns the value, whether keepalived uses
 // it, and the complaint keepalived logs ("" when none).
 func readUnsigned(s string, minV, maxV uint64, ignoreError bool) (uint64, bool, string) {
+	if v, ok := plainDecimal(s); ok && v >= minV && v <= maxV {
+		return v, true, "" // what readUnsignedC gives such a word
+	}
+	return readUnsignedC(s, minV, maxV, ignoreError)
+}
+
+// readUnsignedC is readUnsigned for any word, through strtoul as keepalived reads it.
+func readUnsignedC(s string, minV, maxV uint64, ignoreError bool) (uint64, bool, string) {
 	off := 0
 	for off < len(s) && isSpaceC(s[off]) {
 		off++
@@ -154,4 +162,22 @@ func readUnsigned(s string, minV, maxV uint64, ignoreError bool) (uint64, bool, 
 		return v, false, "number '" + s + "' outside range"
 	}
 	return v, true, ""
+}
+
+// plainDecimal reads a word of one to nine decimal digits and nothing else (ports, weights,
+// timers: nearly every number of a large configuration), which strtoul reads without sign,
+// overflow or rest.
+func plainDecimal(s string) (uint64, bool) {
+	if len(s) == 0 || len(s) > 9 {
+		return 0, false
+	}
+	var v uint64
+	for i := 0; i < len(s); i++ {
+		d := s[i] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		v = v*10 + uint64(d)
+	}
+	return v, true
 }

@@ -221,3 +221,36 @@ func TestPlainLineMatchesRawLineAndDecomment(t *testing.T) {
 		t.Errorf("plainLine accepted only %d lines: the test tries too little", accepted)
 	}
 }
+
+// TestReadUnsignedFastPath checks readUnsigned's shortcut for plain decimal words against the
+// strtoul path on the words around its edges (leading zeros, ten digits, signs, blanks, rest).
+func TestReadUnsignedFastPath(t *testing.T) {
+	words := []string{"0", "1", "80", "080", "000000080", "65535", "65536", "999999999", "0999999999", "4294967295",
+		"4294967296", "", " 80", "80 ", "+80", "-80", "8a", "a8", "0x10", "1.5"}
+	for _, w := range words {
+		for _, r := range [][2]uint64{{0, 1<<31 - 1}, {1, 65535}, {1, 128}, {0, 0}} {
+			for _, ignore := range []bool{false, true} {
+				v, ok, msg := readUnsigned(w, r[0], r[1], ignore)
+				wv, wok, wmsg := readUnsignedC(w, r[0], r[1], ignore)
+				if v != wv || ok != wok || msg != wmsg {
+					t.Errorf("readUnsigned(%q, %d, %d, %v) = %d %v %q, strtoul path %d %v %q", w, r[0], r[1], ignore, v, ok, msg, wv, wok, wmsg)
+				}
+			}
+		}
+		if got, want := portComplaint(w), portComplaintC(w); got != want {
+			t.Errorf("portComplaint(%q) = %q, strtoul path %q", w, got, want)
+		}
+	}
+}
+
+// portComplaintC is portComplaint without its shortcut.
+func portComplaintC(port string) string {
+	if port == "" {
+		return ""
+	}
+	_, good, msg := readUnsignedC(port, 1, 65535, true)
+	if !good {
+		return ""
+	}
+	return msg
+}
