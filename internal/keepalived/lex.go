@@ -124,6 +124,11 @@ func (r *reader) splitBraces(buf string) string {
 			}
 		}
 	}
+	return r.splitAt(buf, i)
+}
+
+// splitAt is splitBraces with the first brace outside quotes at i (-1: none).
+func (r *reader) splitAt(buf string, i int) string {
 	if i >= 0 {
 		skip := 0
 		if i == 0 {

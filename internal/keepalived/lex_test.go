@@ -176,7 +176,7 @@ func TestTokenize(t *testing.T) {
 // TestPlainLineMatchesRawLineAndDecomment checks the reader's fast path against the two stages
 // it fuses: on random text made of the bytes that matter to them (blanks, line ends, comment
 // and quote characters, braces, NUL, long lines), every line plainLine accepts is the line,
-// byte classes, position and offset that rawLine and decomment give.
+// byte classes, position and offset that rawLine and decomment give, with its first brace.
 func TestPlainLineMatchesRawLineAndDecomment(t *testing.T) {
 	pieces := []string{"a", "real_server", "weight 1", "\n", " ", "\t", "\n", "\r", "\r\n", "#", "!", "\"", "\\", "{", "}", "$", "\x00", "\v",
 		strings.Repeat("x", 500), strings.Repeat(" ", 300)}
@@ -192,7 +192,7 @@ func TestPlainLineMatchesRawLineAndDecomment(t *testing.T) {
 		fast.pushMain("t.conf", "", input, nil)
 		slow.pushMain("t.conf", "", input, nil)
 		for {
-			line, cls, ok := fast.plainLine()
+			line, cls, brace, ok := fast.plainLine()
 			if !ok {
 				// Not a plain line: both read it the general way.
 				_, okFast := fast.rawLine()
@@ -212,6 +212,9 @@ func TestPlainLineMatchesRawLineAndDecomment(t *testing.T) {
 			if line != want || cls != wantCls || fast.posLine != slow.posLine || fo != so {
 				t.Fatalf("input %q: plainLine %q cls %b line %d off %d; rawLine+decomment %q cls %b line %d off %d",
 					input, line, cls, fast.posLine, fo, want, wantCls, slow.posLine, so)
+			}
+			if wantBrace := strings.IndexAny(want, "{}"); brace != wantBrace { // (a plain line has no quotes)
+				t.Fatalf("input %q: plainLine's first brace at %d, want %d", input, brace, wantBrace)
 			}
 		}
 		fast.sum()

@@ -179,14 +179,15 @@ func (r *reader) rawLine() (string, bool) {
 // configuration: a line of the current file that ends in '\n', fits keepalived's buffer, is not
 // blank and holds nothing decomment changes but blanks around it (no comment, quote,
 // backslash, NUL or '\r'). For any other line it returns false and consumes nothing, and the
-// general path reads the line.
-func (r *reader) plainLine() (string, uint8, bool) {
+// general path reads the line. It also returns where the first brace is (-1 for none), which
+// splitBraces would otherwise look for again.
+func (r *reader) plainLine() (string, uint8, int, bool) {
 	if len(r.stack) == 0 || r.fatal {
-		return "", 0, false
+		return "", 0, -1, false
 	}
 	f := r.stack[len(r.stack)-1].file
 	if f == nil {
-		return "", 0, false
+		return "", 0, -1, false
 	}
 	data := f.data
 	start := f.off
@@ -196,22 +197,26 @@ func (r *reader) plainLine() (string, uint8, bool) {
 	}
 	word := i
 	var seen uint8
+	brace := -1
 	for i < len(data) {
 		c := charClass[data[i]]
 		if c&(clsSpecial|clsEOL) != 0 {
 			break
+		}
+		if c&clsBrace != 0 && brace < 0 {
+			brace = i - word
 		}
 		seen |= c
 		i++
 	}
 	// i is at '\n' for a plain line; the piece fgets() returns (line end included) must fit.
 	if i >= len(data) || data[i] != '\n' || i == word || i+1-start > maxBuf-1 || data[i-1] == '\r' {
-		return "", 0, false
+		return "", 0, -1, false
 	}
 	f.off = i + 1
 	f.line++
 	r.posFile, r.posLine = f.idx, f.line
-	return trimRightBlanks(data[word:i]), seen, true
+	return trimRightBlanks(data[word:i]), seen, brace, true
 }
 
 // count adds n bytes to the expanded size and fails when it passes the limit.
@@ -246,6 +251,7 @@ func (r *reader) readLine() (string, bool) {
 		}
 		var buf string
 		cls := uint8(clsDollar | clsBrace | clsQuote) // unknown: assume the worst
+		brace := -1                                   // the first brace in buf, when known
 		residue := false
 		generated := false // by ~SEQ/~LST or a multi-line definition: counts against the limit
 		switch {
@@ -276,8 +282,8 @@ func (r *reader) readLine() (string, bool) {
 				}
 			}
 		default:
-			if line, lineCls, ok := r.plainLine(); ok {
-				buf, cls = line, lineCls
+			if line, lineCls, at, ok := r.plainLine(); ok {
+				buf, cls, brace = line, lineCls, at
 				break
 			}
 			for {
@@ -316,6 +322,7 @@ func (r *reader) readLine() (string, bool) {
 		if c := buf[0]; cls&clsDollar != 0 || c == '@' || c == '$' || c == '~' {
 			in := buf
 			buf = r.expand(buf)
+			brace = -1
 			if residue && buf != in {
 				// The text after a brace is substituted again: a definition whose value holds
 				// a brace and itself would make its line go on for ever.
@@ -344,6 +351,9 @@ func (r *reader) readLine() (string, bool) {
 			return buf, true
 		}
 		r.residueCls = cls
+		if brace >= 0 && cls&clsQuote == 0 {
+			return r.splitAt(buf, brace), true
+		}
 		return r.splitBraces(buf), true
 	}
 }
