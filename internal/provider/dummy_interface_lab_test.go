@@ -427,25 +427,3 @@ func TestAccLabDummyInterfaceNoTakeover(t *testing.T) {
 		},
 	})
 }
-
-// TestAccLabDummyInterfacePersistNoSystemd: this lab guest has no systemd as init, so persist =
-// true fails before anything is changed, saying why.
-func TestAccLabDummyInterfacePersistNoSystemd(t *testing.T) {
-	labAcc(t)
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config:      "resource \"vip_dummy_interface\" \"t\" {\n  name = \"vipns0\"\n  addresses = [\"192.0.2.70\"]\n  persist = true\n}\n",
-			ExpectError: regexp.MustCompile(`(?s)persist\s+=\s+true\s+needs\s+systemd`),
-			Check: func(*terraform.State) error {
-				if obs, err := observe("vipns0"); err != nil || obs.Link.Exists {
-					return fmt.Errorf("vipns0 was created: %+v %v", obs.Link, err)
-				}
-				return nil
-			},
-		}},
-	})
-	if obs, err := observe("vipns0"); err != nil || obs.Link.Exists {
-		t.Errorf("vipns0 was created although persist failed: %+v %v", obs.Link, err)
-	}
-}

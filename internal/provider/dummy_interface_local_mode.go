@@ -14,12 +14,14 @@ var _ resource.ResourceWithModifyPlan = (*dummyInterfaceResource)(nil)
 // a laptop running macOS or Windows a forgotten host would otherwise plan an interface that the
 // apply can never create. An unknown host (known only after apply) passes; a destroy plan always
 // passes, so that state written elsewhere can still be removed.
-// It also catches two resources that name one interface (see claimInterface).
+// It also catches two resources that name one interface (see claimInterface), and persist = true
+// on a host that was last seen without systemd (see checkPersistPlan).
 func (r *dummyInterfaceResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
 	}
 	r.claimInterface(ctx, req, resp)
+	r.checkPersistPlan(ctx, req, resp)
 	if r.localMode == nil {
 		return
 	}

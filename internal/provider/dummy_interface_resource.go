@@ -150,7 +150,8 @@ func (r *dummyInterfaceResource) Schema(_ context.Context, _ resource.SchemaRequ
 					"sysctls at boot, ARP sysctls first: the systemd unit `" + target.BootUnitName + "` (enabled in sysinit.target, " +
 					"ordered after systemd-sysctl and before network-pre.target), the state file `" + target.BootDir + "/<name>.conf`, " +
 					"`" + target.SysctlDPath + "`, and files that keep systemd-networkd and NetworkManager off the dummy. Needs " +
-					"systemd on the host. Read reports true only when those files match this resource exactly, so an edited, " +
+					"systemd on the host: where `/run/systemd/system` is missing, true is an error that changes nothing, at plan " +
+					"for an interface the provider has read there, else at apply. Read reports true only when those files match this resource exactly, so an edited, " +
 					"deleted or disabled file shows as drift. Default false; setting it back to false removes the files.",
 			},
 			"ifindex": schema.Int64Attribute{
@@ -217,6 +218,14 @@ func (r *dummyInterfaceResource) Update(ctx context.Context, req resource.Update
 	}
 	defer unlock()
 	res, err := target.Converge(ctx, t, spec)
+	if errors.As(err, new(target.NoSystemdError)) {
+		// Refused before any change: the state stays as it was (persist included), so that the
+		// next plan shows the same change, and fails at plan, as the host is now recorded.
+		resp.Diagnostics.Append(noSystemdDiag(plan.Host, plan.Name.ValueString(), "this apply"))
+		resp.Diagnostics.Append(recordSystemd(ctx, resp.Private.SetKey, false)...)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...)
+		return
+	}
 	r.finish(ctx, plan, prior.Addresses.SetValue, res, err, &resp.State, resp.Private.SetKey, &resp.Diagnostics)
 }
 
@@ -231,10 +240,17 @@ func (r *dummyInterfaceResource) finish(ctx context.Context, plan dummyInterface
 	err error, state stateSetter, setPrivate func(context.Context, string, []byte) diag.Diagnostics, diags *diag.Diagnostics) {
 	plan.ID = types.StringValue(dummyID(plan.Host, plan.Name.ValueString()))
 	plan.IfIndex = types.Int64Value(int64(res.Index))
+	if res.SystemdKnown {
+		diags.Append(recordSystemd(ctx, setPrivate, res.Systemd)...)
+	}
 	if err != nil {
 		var nd *target.NotDummyError
 		var exists *target.ExistsError
 		switch {
+		case errors.As(err, new(target.NoSystemdError)):
+			// Only a create gets here (Update keeps its prior state): nothing was created.
+			diags.Append(noSystemdDiag(plan.Host, plan.Name.ValueString(), "this apply"))
+			return
 		case errors.As(err, &exists):
 			id := plan.ID.ValueString()
 			diags.AddAttributeError(path.Root("name"), "Interface already exists",
@@ -294,6 +310,7 @@ func (r *dummyInterfaceResource) Read(ctx context.Context, req resource.ReadRequ
 		resp.Diagnostics.AddError("Cannot read "+dummyID(st.Host, string(name)), err.Error())
 		return
 	}
+	resp.Diagnostics.Append(recordSystemd(ctx, resp.Private.SetKey, obs.Boot.Systemd)...)
 	if !obs.Link.Exists {
 		if imported {
 			resp.Diagnostics.AddAttributeError(path.Root("name"), "No such interface", fmt.Sprintf("Interface %s does not exist: nothing to import.", name))

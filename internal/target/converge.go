@@ -43,6 +43,10 @@ type Result struct {
 	// Persisted is true when the boot files recreate the interface as Spec asked (Spec.Persist
 	// and every boot file written).
 	Persisted bool
+	// Systemd is what the observation found of the host's init (BootFiles.Systemd), meaningful
+	// only when SystemdKnown (the host was read): the provider keeps it so that the next plan can
+	// refuse persist = true on a host without systemd before any apply.
+	Systemd, SystemdKnown bool
 }
 
 // ARPSysctls lists the ARP sysctls of interfaces, arp_ignore before arp_announce.
@@ -394,6 +398,7 @@ func convergeOnce(ctx context.Context, t Target, spec Spec) (Result, error) {
 		Index:     obs.Link.Index,
 		Addresses: Reported(obs.Link.Addresses, spec.Previous, spec.Exclusive),
 		Originals: spec.Originals,
+		Systemd:   obs.Boot.Systemd, SystemdKnown: true,
 	}
 	plan, err := PlanConverge(spec, obs)
 	if err != nil {

@@ -3,6 +3,7 @@ package target
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -133,6 +134,35 @@ func TestPersistNoSystemd(t *testing.T) {
 	}
 	if len(h.applies) != 0 {
 		t.Errorf("changed the host: %q", ops(h.applies[0]))
+	}
+}
+
+// An existing interface (persist = false so far) asked to persist, with more addresses and other
+// ARP values, on a host without systemd: refused before any step, the host as it was, and the
+// result says what the host has and that it runs no systemd (so the provider can refuse at plan).
+func TestPersistNoSystemdExisting(t *testing.T) {
+	h := newFakeHost()
+	h.boot.Systemd = false
+	if _, err := Converge(context.Background(), h, spec(t, "vip0", "192.0.2.1")); err != nil {
+		t.Fatal(err)
+	}
+	before := len(h.applies)
+	sysctls := maps.Clone(h.sysctls)
+	s := persisted(t, "vip0", "192.0.2.1", "192.0.2.2")
+	s.Previous = prefixes(t, "192.0.2.1")
+	s.ARPIgnore = 2
+	res, err := Converge(context.Background(), h, s)
+	if !errors.As(err, new(NoSystemdError)) {
+		t.Fatalf("err = %v, want NoSystemdError", err)
+	}
+	if len(h.applies) != before {
+		t.Errorf("changed the host: %q", ops(h.applies[before]))
+	}
+	if !maps.Equal(h.sysctls, sysctls) || !sameSet(h.links["vip0"].addrs, prefixes(t, "192.0.2.1")) || len(h.boot.Files) != 0 {
+		t.Errorf("host changed: sysctls %v, addresses %v, files %v", h.sysctls, h.links["vip0"].addrs, h.boot.Files)
+	}
+	if res.Persisted || !res.SystemdKnown || res.Systemd || !sameSet(res.Addresses, prefixes(t, "192.0.2.1")) {
+		t.Errorf("result %+v", res)
 	}
 }
 
