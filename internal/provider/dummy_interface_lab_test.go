@@ -40,7 +40,7 @@ func labAcc(t *testing.T) {
 }
 
 // setARP sets net.ipv4.conf.all.arp_* in the guest, the values a test expects back after destroy.
-func setARP(t *testing.T, ignore, announce int) {
+func setARP(t *testing.T, ignore, announce int) { //nolint:unparam // each test picks the values it expects back; all start from arp_ignore 0 so far
 	t.Helper()
 	for key, v := range map[string]int{"arp_ignore": ignore, "arp_announce": announce} {
 		if err := os.WriteFile("/proc/sys/net/ipv4/conf/all/"+key, []byte(fmt.Sprint(v)), 0); err != nil {
@@ -140,7 +140,7 @@ func (e expectDrift) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest
 	resp.Error = fmt.Errorf("no drift reported for %s", e.address)
 }
 
-func addressesAre(addr string, want ...string) statecheck.StateCheck {
+func addressesAre(addr string, want ...string) statecheck.StateCheck { //nolint:unparam // a resource address, as statecheck takes; every lab config names its resource t so far
 	checks := make([]knownvalue.Check, len(want))
 	for i, w := range want {
 		checks[i] = knownvalue.StringExact(w)
