@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -126,4 +127,26 @@ func TestSelfReferenceThroughABraceStops(t *testing.T) {
 		_, diags := Parse("t.conf", conf, Options{})
 		errorAt(t, diags, "t.conf:2", "$NAME substitution does not terminate")
 	})
+}
+
+// A large configuration's text is garbage once ParseFile returns: no piece of it (a group name,
+// a fwmark family, an include path) keeps it in memory, and ParseFile has collected it.
+func TestParseFileReleasesTheText(t *testing.T) {
+	filler := strings.Repeat("# "+strings.Repeat("x", 78)+"\n", 6<<20/80) // 6 MiB of comments
+	dir := writeFiles(t, map[string]string{
+		"inc.conf": "virtual_server_group G2 {\n  fwmark 7 inet\n}\n",
+		"main.conf": filler + "include inc.conf\nvirtual_server_group G {\n  10.0.0.1 80\n}\n" +
+			"virtual_server group G {\n  lb_kind DR\n  protocol TCP\n  real_server 10.0.1.1 80 {\n  }\n}\n" +
+			"virtual_server group G2 {\n  lb_kind DR\n  real_server 10.0.1.2 80 {\n  }\n}\n",
+	})
+	cfg, diags := ParseFile(filepath.Join(dir, "main.conf"), Options{})
+	if diags.HasError() || len(cfg.VirtualServers) != 2 || cfg.VirtualServers[0].Group != "G" || len(cfg.Files) != 2 {
+		t.Fatalf("%+v %v", cfg, diags)
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	if m.HeapAlloc > uint64(len(filler))/2 {
+		t.Errorf("%d bytes of heap in use after reading a %d-byte configuration: its text is still kept", m.HeapAlloc, len(filler))
+	}
+	runtime.KeepAlive(cfg)
 }

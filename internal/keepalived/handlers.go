@@ -31,7 +31,7 @@ func (p *parser) vsHandler(toks []string) {
 			p.skip = -1
 			return
 		}
-		vs.Group = toks[2]
+		vs.Group = strings.Clone(toks[2]) // not a piece of the file's text, which it would keep in memory
 	case "fwmark":
 		arg := ""
 		if len(toks) > 2 {

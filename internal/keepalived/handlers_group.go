@@ -16,7 +16,7 @@ type vsgBuild struct {
 // vsgHandler follows vsg_handler() and alloc_value_block(): a virtual_server_group block, whose lines
 // are values, not keywords. A group left without entries is removed.
 func (p *parser) vsgHandler(toks []string) {
-	g := &vsgBuild{g: &Group{Pos: p.linePos(), Name: toks[1]}}
+	g := &vsgBuild{g: &Group{Pos: p.linePos(), Name: strings.Clone(toks[1])}} // (see vsHandler)
 	if len(toks) > 2 {
 		p.warnf("virtual_server_group %s has extra parameters %q; keepalived ignores them", toks[1], toks[2])
 	}
@@ -96,7 +96,7 @@ func (p *parser) vsgEntry(g *vsgBuild, toks []string) {
 				p.warnf("(%s): fwmark %d family %q unknown; keepalived ignores the entry", g.g.Name, v, toks[2])
 				return
 			}
-			e.FwmarkFamily = toks[2]
+			e.FwmarkFamily = strings.Clone(toks[2])
 		} else {
 			g.fwmarkNoFamily = true
 		}

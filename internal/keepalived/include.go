@@ -54,8 +54,10 @@ func (r *reader) openNext(fr *includeFrame) bool {
 			r.fail(fr.pos, "Check that the file is readable by the user running Terraform, and the size limit.", "cannot read included file %s: %v", path, err)
 			return false
 		}
+		path = strings.Clone(path) // (it may be a piece of the including file's text)
 		fr.file = &srcFile{idx: len(r.files), path: path, dir: filepath.Dir(path), data: data, info: info}
 		r.files = append(r.files, path)
+		r.fileBytes += int64(len(data))
 		return r.count(int64(len(data)))
 	}
 	return false

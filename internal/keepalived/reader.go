@@ -71,8 +71,11 @@ type reader struct {
 	// included) plus every line ~SEQ/~LST and multi-line definitions generate.
 	expanded int64
 	lines    int // logical lines read, for the cancellation check
-	fatal    bool
-	eof      bool
+	// fileBytes is the size of the files read from disk, whose text is garbage once the read
+	// is done.
+	fileBytes int64
+	fatal     bool
+	eof       bool
 
 	hash *hasher
 	hbuf []byte
@@ -103,6 +106,9 @@ func (r *reader) pushMain(path, dir, data string, info os.FileInfo) {
 	r.files = append(r.files, path)
 	r.stack = append(r.stack, &includeFrame{matches: []string{path}, next: 1, file: f})
 	r.count(int64(len(data)))
+	if info != nil {
+		r.fileBytes += int64(len(data))
+	}
 }
 
 // position is the position of the line being read (computed on demand: the hot path keeps
