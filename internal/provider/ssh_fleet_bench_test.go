@@ -52,7 +52,9 @@ func newFleetSite(b *testing.B, n int) *fleetSite {
 	var kh strings.Builder
 	for i := 0; i < n; i++ {
 		ns := sshtest.NewNetns(b)
-		srv := sshtest.Start(b, sshtest.Options{Netns: ns.Name, ListenAddr: ns.NsAddr, AuthorizedKeys: []string{authorized}})
+		// Each real server has its own /run/lock, where the helper's apply lock lives.
+		srv := sshtest.Start(b, sshtest.Options{Netns: ns.Name, ListenAddr: ns.NsAddr, AuthorizedKeys: []string{authorized},
+			PrivateRunLock: true})
 		f.hosts = append(f.hosts, ns.NsAddr)
 		f.netns = append(f.netns, ns)
 		f.servers = append(f.servers, srv)

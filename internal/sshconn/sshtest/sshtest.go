@@ -85,6 +85,10 @@ type Options struct {
 	// does not resolve, so that sudo there prints "sudo: unable to resolve host ..." as on
 	// many real servers.
 	Hostname string
+	// PrivateRunLock runs sshd (and so every session) with a /run/lock of its own, a tmpfs in a
+	// mount namespace of its own, as each real server has: servers in network namespaces of one
+	// machine otherwise share its /run/lock, and with it the helper's per-host apply lock.
+	PrivateRunLock bool
 }
 
 // Server is a running sshd.
@@ -197,6 +201,13 @@ func Start(t testing.TB, opts Options) *Server {
 func (s *Server) start() {
 	s.t.Helper()
 	args := []string{SSHD, "-D", "-f", s.config, "-E", s.LogPath}
+	if s.opts.PrivateRunLock {
+		if err := os.MkdirAll("/run/lock", 0o755); err != nil {
+			s.t.Fatalf("private /run/lock: %v", err)
+		}
+		args = append([]string{"unshare", "--mount", "--propagation", "private", "sh", "-c",
+			`mount -t tmpfs -o mode=0755 tmpfs /run/lock && exec "$@"`, "sh"}, args...)
+	}
 	if s.opts.Hostname != "" {
 		args = append([]string{"unshare", "--uts", "sh", "-c", `hostname "$0" && exec "$@"`, s.opts.Hostname}, args...)
 	}
