@@ -408,6 +408,15 @@ func conflicts(res *Result) []PortConflict {
 		return a.seq - b.seq
 	})
 	all = slices.CompactFunc(all, func(a, b vipPort) bool { return a.vip == b.vip && a.key == b.key })
+	// A server holding a VIP serves one of its ports: with one port per VIP (the common case)
+	// there is no conflict to look for.
+	shared := false
+	for i := 1; i < len(all) && !shared; i++ {
+		shared = all[i].vip == all[i-1].vip
+	}
+	if !shared {
+		return nil
+	}
 	// Servers next to each other in address order often share VIPs: the last lookup is kept.
 	var lastVIP netip.Addr
 	var lastPorts []vipPort
