@@ -89,7 +89,7 @@ func newReader(ctx context.Context, opts Options) *reader {
 		diags:  &sink{},
 		defs:   make(map[string]*definition, 8),
 		hash:   newHasher(),
-		hbuf:   make([]byte, 0, 64<<10),
+		hbuf:   make([]byte, 0, hashChunk),
 	}
 	// keepalived's built-in definitions.
 	r.defs["_PWD"] = &definition{std: "_PWD"}
