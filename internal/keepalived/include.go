@@ -85,6 +85,7 @@ func readRegularFile(path string, limit int64) (string, os.FileInfo, error) {
 	// Read straight into the buffer the string will use (as strings.Builder does): a 21 MB
 	// configuration is then copied once, by the kernel, instead of once more from a read buffer.
 	buf := make([]byte, 0, st.Size()+1) // +1: the read that finds the end of the file
+	adviseHugePages(buf[:cap(buf)])
 	for {
 		if len(buf) == cap(buf) { // the file grew since Stat
 			buf = slices.Grow(buf, 64<<10)
