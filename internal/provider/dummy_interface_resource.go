@@ -148,7 +148,7 @@ func (r *dummyInterfaceResource) Schema(_ context.Context, _ resource.SchemaRequ
 				Default: booldefault.StaticBool(false),
 				MarkdownDescription: "Also write what the host needs to recreate exactly this interface, its `addresses` and its ARP " +
 					"sysctls at boot, ARP sysctls first: the systemd unit `" + target.BootUnitName + "` (enabled in sysinit.target, " +
-					"ordered after systemd-sysctl and before network-pre.target), the state file `" + target.BootDir + "/<name>.conf`, " +
+					"ordered after systemd-sysctl and before network-pre.target and sysinit.target), the state file `" + target.BootDir + "/<name>.conf`, " +
 					"`" + target.SysctlDPath + "`, and files that keep systemd-networkd and NetworkManager off the dummy. Needs " +
 					"systemd on the host: where `/run/systemd/system` is missing, true is an error that changes nothing, at plan " +
 					"for an interface the provider has read there, else at apply. Read reports true only when those files match this resource exactly, so an edited, " +

@@ -347,6 +347,18 @@ func TestLabPersistReboot(t *testing.T) {
 		}
 		lab.RequestReboot(t)
 	case 2:
+		out, err := exec.Command("journalctl", "-b", "-o", "cat", "--no-pager", "-u", target.BootUnitName).CombinedOutput()
+		if err != nil {
+			t.Fatalf("journalctl: %v: %s", err, out)
+		}
+		t.Logf("journal of %s:\n%s", target.BootUnitName, out)
+		// The unit ends before sysinit.target, so an ordinary service (here the lab's own, ordered
+		// only after basic.target) starts with every VIP in place.
+		unitEnd, _ := strconv.ParseInt(systemctlShow(t, target.BootUnitName, "ExecMainExitTimestampMonotonic"), 10, 64)
+		labStart, _ := strconv.ParseInt(systemctlShow(t, "viplab.service", "ExecMainStartTimestampMonotonic"), 10, 64)
+		if unitEnd == 0 || labStart < unitEnd {
+			t.Errorf("%s ended at %d µs, viplab.service started at %d µs: want after", target.BootUnitName, unitEnd, labStart)
+		}
 		hasExactly(t, "vipl0", "192.0.2.10/32", "2001:db8::10/128")
 		hasExactly(t, "vips0", "192.0.2.20/32")
 		for _, ifn := range []string{"all", "lo"} {
@@ -369,11 +381,6 @@ func TestLabPersistReboot(t *testing.T) {
 		if sysctlDone == 0 || unitStart < sysctlDone {
 			t.Errorf("systemd-sysctl ended at %d µs, %s started at %d µs: want after", sysctlDone, target.BootUnitName, unitStart)
 		}
-		out, err := exec.Command("journalctl", "-b", "-o", "cat", "--no-pager", "-u", target.BootUnitName).CombinedOutput()
-		if err != nil {
-			t.Fatalf("journalctl: %v: %s", err, out)
-		}
-		t.Logf("journal of %s:\n%s", target.BootUnitName, out)
 		lines := strings.Split(string(out), "\n")
 		firstSysctl := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "set net.ipv4.conf.all.arp_ignore=1") })
 		firstVIP := slices.IndexFunc(lines, func(l string) bool { return strings.HasSuffix(l, "VIPs added") })

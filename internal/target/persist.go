@@ -15,7 +15,9 @@ import (
 // files (targets check every path against BootPathAllowed before touching it).
 //
 //   - BootUnitPath, a oneshot unit ordered after systemd-sysctl.service and before
-//     network-pre.target, pulled in by sysinit.target (enabled by the symlink BootWantsPath). It runs
+//     network-pre.target and sysinit.target, pulled in by sysinit.target (enabled by the symlink
+//     BootWantsPath): every service with default dependencies starts after it has ended, so none
+//     finds a VIP missing (a web server bound to a VIP, ordered only after basic.target). It runs
 //     BootScriptPath, which replays every state file: ARP sysctls of all, the link, per-interface
 //     sysctls, then the addresses — no address when a sysctl cannot be set (fail closed).
 //   - StatePath(name), one per interface: an `ip -batch` file with "#sysctl" comment lines.
@@ -113,7 +115,7 @@ Description=VIPs on dummy interfaces, ARP sysctls first (terraform-provider-vip)
 Documentation=https://registry.terraform.io/providers/vip-manager/vip/latest/docs/resources/dummy_interface
 DefaultDependencies=no
 After=local-fs.target systemd-modules-load.service systemd-sysctl.service
-Before=network-pre.target
+Before=network-pre.target sysinit.target
 Wants=network-pre.target
 
 [Service]

@@ -62,7 +62,9 @@ func isDir(p string) bool {
 
 // applyBoot runs one file step: writes go to a temporary file in the same directory, synced,
 // then renamed over the file, so that a crash leaves the old file or the new one, never half of
-// one.
+// one; then the directory is synced, so that a step reported done is on disk (removing a VIP
+// writes its boot file first: a power loss after the runtime change must not bring back the old
+// file).
 func applyBoot(ctx context.Context, s target.Step) error {
 	if err := target.ValidateBootStep(s); err != nil {
 		return err
@@ -93,8 +95,9 @@ func applyBoot(ctx context.Context, s target.Step) error {
 		}
 		if err != nil {
 			_ = os.Remove(tmp)
+			return err
 		}
-		return err
+		return syncDir(dir)
 	case target.OpSymlink:
 		dir := filepath.Dir(s.Path)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -109,12 +112,16 @@ func applyBoot(ctx context.Context, s target.Step) error {
 			_ = os.Remove(tmp)
 			return err
 		}
-		return nil
+		return syncDir(dir)
 	case target.OpRemoveFile:
-		if err := os.Remove(s.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		err := os.Remove(s.Path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
-		return nil
+		return syncDir(filepath.Dir(s.Path))
 	case target.OpDaemonReload:
 		out, err := exec.CommandContext(ctx, "systemctl", "daemon-reload").CombinedOutput()
 		if err != nil {
@@ -123,4 +130,20 @@ func applyBoot(ctx context.Context, s target.Step) error {
 		return nil
 	}
 	return fmt.Errorf("not a file step: %v", s.Op)
+}
+
+// syncDir flushes a directory's entries (a rename or removal in it) to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
 }

@@ -218,12 +218,18 @@ observe_boot() {
 	set -f
 }
 
-# Boot file steps of apply (persist). A file is written to a temporary name in its directory and
-# renamed over the file, so that a crash leaves the old file or the new one.
+# Boot file steps of apply (persist). A file is written to a temporary name in its directory,
+# flushed to disk, and renamed over the file; then the directory is flushed: a crash or power loss
+# leaves the old file or the new one, and a step reported done is on disk (removing a VIP writes
+# its boot file first, so a reboot must not bring back the old one).
+# durable flushes one file or directory (sync FILE: coreutils 8.24, busybox 1.26), else all.
+durable() {
+	sync -- "$1" 2>/dev/null || sync
+}
 write_file() {
 	d=${1%/*}
 	tmp=$d/.${1##*/}.tmp-$$
-	err=$({ mkdir -p "$d" && printf "%s" "$2" >"$tmp" && chmod 644 "$tmp" && mv -f "$tmp" "$1"; } 2>&1) || {
+	err=$({ mkdir -p "$d" && printf "%s" "$2" >"$tmp" && chmod 644 "$tmp" && durable "$tmp" && mv -f "$tmp" "$1" && durable "$d"; } 2>&1) || {
 		rm -f "$tmp"
 		fail "$i" "writing $1: $err"
 	}
@@ -231,14 +237,14 @@ write_file() {
 link_file() {
 	d=${1%/*}
 	tmp=$d/.${1##*/}.tmp-$$
-	err=$({ mkdir -p "$d" && rm -f "$tmp" && ln -s "$2" "$tmp" && mv -f "$tmp" "$1"; } 2>&1) || {
+	err=$({ mkdir -p "$d" && rm -f "$tmp" && ln -s "$2" "$tmp" && mv -f "$tmp" "$1" && durable "$d"; } 2>&1) || {
 		rm -f "$tmp"
 		fail "$i" "linking $1: $err"
 	}
 }
 boot_step() {
 	case $1 in
-	remove) err=$(rm -f "$2" 2>&1) || fail "$i" "removing $2: $err" ;;
+	remove) err=$({ rm -f "$2" && { [ ! -d "${2%/*}" ] || durable "${2%/*}"; }; } 2>&1) || fail "$i" "removing $2: $err" ;;
 	symlink) link_file "$2" "$3" ;;
 	reload) err=$(systemctl daemon-reload </dev/null 2>&1) || fail "$i" "systemctl daemon-reload: $err" ;;
 	esac
