@@ -393,7 +393,7 @@ func newProviderDataOn(ctx context.Context, cfg vipProviderModel, paths sshconn.
 	d.pool = sshconn.NewPool(c)
 	d.dummyLocks.canonical = d.pool.Address
 	d.interfaceClaims.canonical = d.pool.Address
-	d.snapshots = sshhost.NewSnapshots(sshhost.DefaultSnapshotAge)
+	d.snapshots = sshhost.NewSnapshots(sshhost.DefaultSnapshotIdle, sshhost.DefaultSnapshotMaxAge)
 	tflog.Debug(ctx, "SSH transport configured", map[string]any{
 		"user": c.User, "port": c.Port, "keys": len(c.Signers), "agent": c.AgentSocket != "", "password_auth": c.Password != "",
 		"known_hosts_file": c.KnownHostsFiles[0], "host_key_pinned": c.HostKey != nil, "insecure_ignore_host_key": c.InsecureIgnoreHostKey,

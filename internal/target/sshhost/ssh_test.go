@@ -283,7 +283,7 @@ func TestRemoteRefreshSharesOneSnapshot(t *testing.T) {
 	r := newRemote(t)
 	ctx := context.Background()
 	ifn := target.IfName(r.ns.NsIf)
-	snaps := sshhost.NewSnapshots(time.Minute)
+	snaps := sshhost.NewSnapshots(time.Minute, time.Minute)
 	reader, writer := r.host.Refreshing(snaps), r.host.WithSnapshots(snaps)
 	if _, err := r.pool.Get(ctx, r.ns.NsAddr); err != nil { // dial first: only sessions are counted
 		t.Fatal(err)
