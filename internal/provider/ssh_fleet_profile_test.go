@@ -6,9 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -66,7 +63,7 @@ func fleetProfile(b *testing.B, fleet *fleetSite) {
 	}
 	n := len(fleet.hosts)
 	for _, part := range parts {
-		sshdBefore, selfBefore := fleet.sshdCPU(), selfCPU(b)
+		sshdBefore, selfBefore := fleet.sshdCPU(), rusageCPU(b, syscall.RUSAGE_SELF)
 		start := time.Now()
 		work := make(chan string)
 		errs := make(chan error, n)
@@ -88,7 +85,7 @@ func fleetProfile(b *testing.B, fleet *fleetSite) {
 		close(work)
 		wg.Wait()
 		wall := time.Since(start)
-		self := selfCPU(b) - selfBefore
+		self := rusageCPU(b, syscall.RUSAGE_SELF) - selfBefore
 		close(errs)
 		for err := range errs {
 			b.Fatalf("profile, %s: %v", part.name, err)
@@ -100,76 +97,6 @@ func fleetProfile(b *testing.B, fleet *fleetSite) {
 		fmt.Fprintln(os.Stderr, "fleet: "+line)
 		b.Log(line)
 	}
-}
-
-// sshdCPU is the CPU time the fleet's sshds used so far, with every process they started: the
-// user and system time, and that of their reaped children, of every process in their trees (a
-// process that ended is counted once, in the parent that reaped it).
-func (f *fleetSite) sshdCPU() time.Duration {
-	f.b.Helper()
-	type proc struct {
-		ppid  int
-		ticks int64
-	}
-	procs := map[int]proc{}
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, p := range stats {
-		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-		if err != nil {
-			continue
-		}
-		raw, err := os.ReadFile(p)
-		if err != nil {
-			continue // ended meanwhile: its time is in its parent's children's time
-		}
-		// After the command name in parentheses (which may hold spaces): state (field 3), ppid
-		// (4), ..., utime, stime, cutime, cstime (14-17), in clock ticks of 1/100 s on Linux.
-		i := strings.LastIndex(string(raw), ") ")
-		if i < 0 {
-			continue
-		}
-		fields := strings.Fields(string(raw)[i+2:])
-		if len(fields) < 15 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(fields[1])
-		var ticks int64
-		for _, v := range fields[11:15] {
-			t, _ := strconv.ParseInt(v, 10, 64)
-			ticks += t
-		}
-		procs[pid] = proc{ppid: ppid, ticks: ticks}
-	}
-	roots := map[int]bool{}
-	for _, s := range f.servers {
-		roots[s.PID()] = true
-	}
-	inFleet := func(pid int) bool {
-		for depth := 0; pid > 1 && depth < 64; depth++ {
-			if roots[pid] {
-				return true
-			}
-			pid = procs[pid].ppid
-		}
-		return false
-	}
-	var ticks int64
-	for pid, p := range procs {
-		if inFleet(pid) {
-			ticks += p.ticks
-		}
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond
-}
-
-// selfCPU is the user and system time this process used so far.
-func selfCPU(b *testing.B) time.Duration {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkSSHFleetProfile50 runs fleetProfile on the machine itself, outside the lab: 50 sshds
