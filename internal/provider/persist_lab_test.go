@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -232,24 +233,8 @@ func newPersistFlow(t *testing.T) *persistFlow {
 		AuthorizedKeys: []string{strings.TrimSpace(sshtest.ReadFile(t, key+".pub"))}})
 	kh := filepath.Join(persistDir, "known_hosts") // sshd's host key is new on every boot
 	sshtest.WriteFile(t, kh, fmt.Sprintf("[127.0.0.1]:%d %s\n", persistSSHPort, srv.HostKeys[0]), 0o600)
-	cli := filepath.Join(persistDir, "cli.tfrc")
-	sshtest.WriteFile(t, cli, fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"vip-manager/vip\" = %q\n  }\n  direct {}\n}\n",
-		filepath.Dir(*providerBinary)), 0o644)
-	sshtest.WriteFile(t, filepath.Join(f.dir, "main.tf"), fmt.Sprintf(`
-terraform {
-  required_providers {
-    vip = { source = "vip-manager/vip" }
-  }
-}
-provider "vip" {
-  ssh = {
-    user             = "root"
-    private_key_file = %q
-    known_hosts_file = %q
-    timeout          = "120s"
-  }
-}
-resource "vip_dummy_interface" "local" {
+	f.env = devOverridesEnv(t, persistDir, map[string]string{"vip-manager/vip": *providerBinary})
+	sshtest.WriteFile(t, filepath.Join(f.dir, "main.tf"), sshProviderHCL(key, kh, 120*time.Second)+fmt.Sprintf(`resource "vip_dummy_interface" "local" {
   name      = "vipl0"
   addresses = ["192.0.2.10", "2001:db8::10"]
   persist   = true
@@ -261,8 +246,7 @@ resource "vip_dummy_interface" "ssh" {
   arp_interfaces = ["all", "lo"]
   persist        = true
 }
-`, key, kh, persistSSHPort), 0o644)
-	f.env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cli, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
+`, persistSSHPort), 0o644)
 	return f
 }
 

@@ -77,9 +77,7 @@ func BenchmarkSSHLabPlan100(b *testing.B) {
 	khFile := filepath.Join(dir, "known_hosts")
 	sshtest.WriteFile(b, khFile, kh.String(), 0o600)
 
-	cli := filepath.Join(dir, "cli.tfrc")
-	sshtest.WriteFile(b, cli, fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"vip-manager/vip\" = %q\n    \"vip-manager/floor\" = %q\n  }\n  direct {}\n}\n",
-		filepath.Dir(*providerBinary), filepath.Dir(*floorBinary)), 0o644)
+	env := devOverridesEnv(b, dir, map[string]string{"vip-manager/vip": *providerBinary, "vip-manager/floor": *floorBinary})
 
 	vipDir, dataDir, floorDir := filepath.Join(dir, "vip"), filepath.Join(dir, "data"), filepath.Join(dir, "floor")
 	for _, d := range []string{vipDir, dataDir, floorDir} {
@@ -91,21 +89,7 @@ func BenchmarkSSHLabPlan100(b *testing.B) {
 	for _, h := range hosts {
 		fmt.Fprintf(&hostList, "%q, ", h)
 	}
-	sshtest.WriteFile(b, filepath.Join(vipDir, "main.tf"), fmt.Sprintf(`
-terraform {
-  required_providers {
-    vip = { source = "vip-manager/vip" }
-  }
-}
-provider "vip" {
-  ssh = {
-    user             = "root"
-    private_key_file = %q
-    known_hosts_file = %q
-    timeout          = "120s"
-  }
-}
-locals {
+	sshtest.WriteFile(b, filepath.Join(vipDir, "main.tf"), sshProviderHCL(priv, khFile, 120*time.Second)+fmt.Sprintf(`locals {
   hosts = [%s]
 }
 resource "vip_dummy_interface" "rs" {
@@ -114,7 +98,7 @@ resource "vip_dummy_interface" "rs" {
   name      = "vip${floor(count.index / 5)}"
   addresses = ["10.77.${count.index %% 5}.${floor(count.index / 5) + 1}"]
 }
-`, priv, khFile, hostList.String()), 0o644)
+`, hostList.String()), 0o644)
 	sshtest.WriteFile(b, filepath.Join(dataDir, "main.tf"), `
 resource "terraform_data" "rs" {
   count = 100
@@ -137,7 +121,7 @@ resource "floor_item" "rs" {
 		b.Helper()
 		cmd := exec.Command(tf, args...)
 		cmd.Dir = wd
-		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cli, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
+		cmd.Env = env
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
 		d := time.Since(start)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vip-manager/terraform-provider-vip/internal/sshconn/sshtest"
 )
@@ -36,10 +37,7 @@ func newFleetTerraform(b *testing.B, cli string, fleet *fleetSite) *fleetTerrafo
 	b.Helper()
 	t := &fleetTerraform{b: b, cli: cli, vipDir: filepath.Join(fleet.dir, "vip"), floorDir: filepath.Join(fleet.dir, "floor"),
 		smallDir: filepath.Join(fleet.dir, "vip5x20"), smallFloorDir: filepath.Join(fleet.dir, "floor5x20")}
-	rc := filepath.Join(fleet.dir, "cli.tfrc")
-	sshtest.WriteFile(b, rc, fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"vip-manager/vip\" = %q\n    \"vip-manager/floor\" = %q\n  }\n  direct {}\n}\n",
-		filepath.Dir(*providerBinary), filepath.Dir(*floorBinary)), 0o644)
-	t.env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
+	t.env = devOverridesEnv(b, fleet.dir, map[string]string{"vip-manager/vip": *providerBinary, "vip-manager/floor": *floorBinary})
 	for _, d := range []string{t.vipDir, t.floorDir, t.smallDir, t.smallFloorDir} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			b.Fatal(err)
@@ -49,21 +47,8 @@ func newFleetTerraform(b *testing.B, cli string, fleet *fleetSite) *fleetTerrafo
 	for _, h := range fleet.hosts {
 		fmt.Fprintf(&hosts, "    %q,\n", h)
 	}
-	sshtest.WriteFile(b, filepath.Join(t.vipDir, "main.tf"), fmt.Sprintf(`
-terraform {
-  required_providers {
-    vip = { source = "vip-manager/vip" }
-  }
-}
-provider "vip" {
-  ssh = {
-    user             = "root"
-    private_key_file = %q
-    known_hosts_file = %q
-    timeout          = "300s"
-  }
-}
-variable "shift" {
+	provider := sshProviderHCL(fleet.key, fleet.knownHosts, 300*time.Second)
+	sshtest.WriteFile(b, filepath.Join(t.vipDir, "main.tf"), provider+fmt.Sprintf(`variable "shift" {
   type = number
 }
 locals {
@@ -76,7 +61,7 @@ resource "vip_dummy_interface" "rs" {
   name      = "vip0"
   addresses = [for i in range(%d) : "10.78.${count.index}.${i + 1 + var.shift}"]
 }
-`, fleet.key, fleet.knownHosts, hosts.String(), fleetVIPs), 0o644)
+`, hosts.String(), fleetVIPs), 0o644)
 	sshtest.WriteFile(b, filepath.Join(t.floorDir, "main.tf"), fmt.Sprintf(`
 terraform {
   required_providers {
@@ -92,21 +77,7 @@ resource "floor_item" "rs" {
 	for _, h := range fleet.hosts[:min(fleetSmallHosts, len(fleet.hosts))] {
 		fmt.Fprintf(&small, "%q, ", h)
 	}
-	sshtest.WriteFile(b, filepath.Join(t.smallDir, "main.tf"), fmt.Sprintf(`
-terraform {
-  required_providers {
-    vip = { source = "vip-manager/vip" }
-  }
-}
-provider "vip" {
-  ssh = {
-    user             = "root"
-    private_key_file = %q
-    known_hosts_file = %q
-    timeout          = "300s"
-  }
-}
-locals {
+	sshtest.WriteFile(b, filepath.Join(t.smallDir, "main.tf"), provider+fmt.Sprintf(`locals {
   hosts = [%s]
 }
 resource "vip_dummy_interface" "rs" {
@@ -115,7 +86,7 @@ resource "vip_dummy_interface" "rs" {
   name      = "vipm${floor(count.index / length(local.hosts))}"
   addresses = ["10.80.${count.index %% length(local.hosts)}.${floor(count.index / length(local.hosts)) + 1}"]
 }
-`, fleet.key, fleet.knownHosts, small.String(), fleetSmallPerHost), 0o644)
+`, small.String(), fleetSmallPerHost), 0o644)
 	sshtest.WriteFile(b, filepath.Join(t.smallFloorDir, "main.tf"), fmt.Sprintf(`
 terraform {
   required_providers {
