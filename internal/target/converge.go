@@ -387,29 +387,45 @@ func Converge(ctx context.Context, t Target, spec Spec) (Result, error) {
 }
 
 // convergeOnce observes, plans and applies once; the apply checks on the host, under its lock,
-// that the observation still holds (see Expectations).
+// that the observation still holds (see Expectations). A target that is an ObservingApplier reads
+// and applies in one round trip.
 func convergeOnce(ctx context.Context, t Target, spec Spec) (Result, error) {
-	obs, err := t.Observe(ctx, spec.Name, spec.Sysctls())
-	if err != nil {
+	var res Result
+	var plan Plan
+	var planErr error
+	expected := 0 // the expectation steps leading what decide returned
+	decide := func(obs Observation) ([]Step, error) {
+		res = Result{
+			Exists:    obs.Link.Exists,
+			Index:     obs.Link.Index,
+			Addresses: Reported(obs.Link.Addresses, spec.Previous, spec.Exclusive),
+			Originals: spec.Originals,
+			Systemd:   obs.Boot.Systemd, SystemdKnown: true,
+		}
+		plan, planErr = PlanConverge(spec, obs)
+		if planErr != nil || len(plan.Steps) == 0 {
+			return nil, planErr
+		}
+		expect := Expectations(obs, spec.Name, spec.Sysctls())
+		expected = len(expect)
+		return append(expect, plan.Steps...), nil
+	}
+	applied, err := observeAndApply(ctx, t, spec.Name, spec.Sysctls(), decide)
+	switch {
+	case !applied.Decided:
+		if err == nil { // a target breaking the contract: no observation, no error
+			err = errors.New("the target returned no observation")
+		}
 		return Result{}, fmt.Errorf("reading interface %s: %w", spec.Name, err)
-	}
-	res := Result{
-		Exists:    obs.Link.Exists,
-		Index:     obs.Link.Index,
-		Addresses: Reported(obs.Link.Addresses, spec.Previous, spec.Exclusive),
-		Originals: spec.Originals,
-		Systemd:   obs.Boot.Systemd, SystemdKnown: true,
-	}
-	plan, err := PlanConverge(spec, obs)
-	if err != nil {
-		return res, err
-	}
-	if len(plan.Steps) == 0 {
+	case planErr != nil:
+		return res, planErr
+	case len(plan.Steps) == 0:
 		res.Originals = plan.Originals
 		res.Persisted = spec.Persist
 		return res, nil
 	}
-	applyErr := applyChecked(ctx, t, spec.Name, obs, spec.Sysctls(), plan.Steps)
+	obs := applied.Observation
+	applyErr := checkedError(err, expected)
 	if errors.Is(applyErr, ErrNotApplied) {
 		// Refused before anything ran: the host is as observed, and no step is partly done.
 		return res, fmt.Errorf("applying changes to interface %s: %w", spec.Name, applyErr)
@@ -467,6 +483,10 @@ func convergeOnce(ctx context.Context, t Target, spec Spec) (Result, error) {
 		applyErr = fmt.Errorf("%w. Check that every arp_interfaces entry names an existing interface and that /proc/sys is writable", applyErr)
 	} else if se != nil {
 		applyErr = fmt.Errorf("interface %s: %w", spec.Name, se)
+	}
+	if res.Exists && res.Index == 0 && se == nil && applied.Index > 0 {
+		// The link was just created and the target reported its index with the apply's answer.
+		res.Index = applied.Index
 	}
 	if res.Exists && res.Index == 0 {
 		// The link was just created: its index is only known by asking.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 )
 
 // One writer per host, across processes: Terraform runs of other states, other provider aliases
@@ -149,14 +148,5 @@ func ExpectedSysctls(steps []Step) []Sysctl {
 // made relative to steps.
 func applyChecked(ctx context.Context, t Target, name IfName, obs Observation, sysctls []Sysctl, steps []Step) error {
 	expect := Expectations(obs, name, sysctls)
-	err := t.Apply(ctx, name, append(expect, steps...))
-	var se *StepError
-	if errors.As(err, &se) {
-		if se.Index < len(expect) {
-			// A target that reports a failed check as a step: still nothing was changed.
-			return ChangedError(strings.TrimSpace(se.Error()))
-		}
-		se.Index -= len(expect)
-	}
-	return err
+	return checkedError(t.Apply(ctx, name, append(expect, steps...)), len(expect))
 }
