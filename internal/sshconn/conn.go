@@ -197,6 +197,32 @@ func (c *Conn) command(program string) string {
 // input and waits for it, at most the configured timeout (or ctx's deadline, if sooner). A non-zero
 // exit status is a Result, not an error. Errors name the host.
 func (c *Conn) Run(ctx context.Context, program string, stdin []byte) (*Result, error) {
+	return c.run(ctx, program, stdin, nil)
+}
+
+// Reply computes what an Exchange writes next from the program's first answer (its output up to
+// and including the line that ends it): nil writes nothing more.
+type Reply func(answer []byte) []byte
+
+// Exchange runs program as Run does, as a conversation in one session: it writes request to the
+// program's standard input, reads its output up to the first line equal to until after the first
+// line (the end of the program's first answer), writes what reply returns for that answer, closes
+// standard input and waits for the program to end. Result.Stdout holds all of the output, the
+// first answer first. When the program ends before it prints until, reply is not called. The
+// guarantees are Run's: the same timeout over the whole exchange, output limits, sudo refusal
+// (nothing ran: reply was not called), NotStarted.
+func (c *Conn) Exchange(ctx context.Context, program string, request []byte, until string, reply Reply) (*Result, error) {
+	return c.run(ctx, program, request, &exchange{until: []byte("\n" + until + "\n"), reply: reply})
+}
+
+// exchange is the second part of an Exchange: the line that ends the first answer and the reply.
+type exchange struct {
+	until []byte
+	reply Reply
+}
+
+// run is Run, and Exchange when ex is set.
+func (c *Conn) run(ctx context.Context, program string, stdin []byte, ex *exchange) (*Result, error) {
 	if !c.Alive() {
 		return nil, fmt.Errorf("SSH connection to %s is closed: %w", c.Address, errSessionNotStarted)
 	}
@@ -217,29 +243,63 @@ func (c *Conn) Run(ctx context.Context, program string, stdin []byte) (*Result, 
 	tooMuch := make(chan string, 2)
 	stdout := &cappedBuffer{name: "stdout", limit: MaxStdout, full: tooMuch}
 	stderr := &cappedBuffer{name: "stderr", limit: MaxStderr, full: tooMuch}
-	sess.Stdin = bytes.NewReader(stdin)
+	var answered chan []byte // the first answer of an exchange, once
 	sess.Stdout = stdout
+	if ex != nil {
+		answered = make(chan []byte, 1)
+		sess.Stdout = &answerWatch{out: stdout, until: ex.until, found: answered}
+	}
 	sess.Stderr = stderr
+	in, err := sess.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("starting the helper on %s: %v: %w", c.Address, err, errSessionNotStarted)
+	}
 	if err := sess.Start(c.command(program)); err != nil {
 		_ = c.Close()
 		return nil, fmt.Errorf("starting the helper on %s: %v: %w", c.Address, err, errSessionNotStarted)
 	}
+	// Standard input is written by its own goroutine: a program that does not read it must not
+	// stop this one from noticing the timeout, a flood or the program's end.
+	next := make(chan []byte, 1)
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		defer in.Close()
+		if _, err := in.Write(stdin); err != nil || ex == nil {
+			return
+		}
+		select {
+		case more := <-next:
+			if len(more) > 0 {
+				_, _ = in.Write(more)
+			}
+		case <-finished:
+		}
+	}()
 	waited := make(chan error, 1)
 	go func() { waited <- sess.Wait() }()
 	var stream string
-	select {
-	case err = <-waited:
-		select { // the flood may have ended the run before its report was seen
+wait:
+	for {
+		select {
+		case answer := <-answered:
+			answered = nil
+			next <- ex.reply(answer)
+		case err = <-waited:
+			select { // the flood may have ended the run before its report was seen
+			case stream = <-tooMuch:
+			default:
+			}
+			break wait
 		case stream = <-tooMuch:
-		default:
+			break wait
+		case <-ctx.Done():
+			// The host or the network stopped answering, or the caller gave up. The command may still
+			// run; the connection is not trusted any more, so the pool dials afresh next time.
+			_ = sess.Signal(ssh.SIGKILL)
+			_ = c.Close()
+			return nil, &ConnectionLostError{Address: c.Address, Err: fmt.Errorf("no answer within %s: %w", c.timeout, ctx.Err())}
 		}
-	case stream = <-tooMuch:
-	case <-ctx.Done():
-		// The host or the network stopped answering, or the caller gave up. The command may still
-		// run; the connection is not trusted any more, so the pool dials afresh next time.
-		_ = sess.Signal(ssh.SIGKILL)
-		_ = c.Close()
-		return nil, &ConnectionLostError{Address: c.Address, Err: fmt.Errorf("no answer within %s: %w", c.timeout, ctx.Err())}
 	}
 	if stream != "" {
 		// A host that floods the provider (compromised, or a shell profile gone wrong) must not
@@ -264,6 +324,31 @@ func (c *Conn) Run(ctx context.Context, program string, stdin []byte) (*Result, 
 		}
 	}
 	return res, nil
+}
+
+// answerWatch passes a session's output to out and sends, once, the output up to and including
+// the first until (a whole line: "\nLINE\n") on found. It runs in the session's copying goroutine.
+type answerWatch struct {
+	out     *cappedBuffer
+	until   []byte
+	found   chan<- []byte
+	scanned int // bytes of out searched so far
+	sent    bool
+}
+
+func (w *answerWatch) Write(p []byte) (int, error) {
+	n, err := w.out.Write(p)
+	if w.sent || n == 0 {
+		return n, err
+	}
+	b := w.out.Bytes()
+	from := max(0, w.scanned-len(w.until)+1)
+	if i := bytes.Index(b[from:], w.until); i >= 0 {
+		w.sent = true
+		w.found <- bytes.Clone(b[:from+i+len(w.until)])
+	}
+	w.scanned = len(b)
+	return n, err
 }
 
 // sudoRefusal tells whether sudo refused to start the program, from what proves it: sudo exits

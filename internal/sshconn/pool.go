@@ -165,6 +165,23 @@ func (p *Pool) Run(ctx context.Context, host, program string, stdin []byte) (*Re
 	}
 }
 
+// Exchange runs an exchange (see Conn.Exchange) with program on host over the pooled connection,
+// in a session of its own (never batched). Like Run, it dials once more when the pooled
+// connection turns out to be dead before the program started (reply was not called then).
+func (p *Pool) Exchange(ctx context.Context, host, program string, request []byte, until string, reply Reply) (*Result, error) {
+	for attempt := 0; ; attempt++ {
+		conn, err := p.Get(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+		res, err := conn.Exchange(ctx, program, request, until, reply)
+		if err != nil && errors.Is(err, errSessionNotStarted) && attempt == 0 && ctx.Err() == nil {
+			continue
+		}
+		return res, err
+	}
+}
+
 // Close closes every pooled connection. The pool refuses further use.
 func (p *Pool) Close() error {
 	p.mu.Lock()
