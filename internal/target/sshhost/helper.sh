@@ -6,9 +6,13 @@
 # The text is fixed; every value (interface name, sysctls, addresses, alias) arrives as data on
 # standard input, one request per run. Several resources on one host read in one run: the
 # observe answer (every link, and the union of the sysctls asked) holds the observation of each name.
+# A converge request is an observe of one name whose answer is followed, in the same run, by a
+# second request on standard input: the provider decides the steps from the answer, and sends
+# "apply IFNAME" (the same name), its lines and "end", or closes standard input (nothing to do).
 #
 #   vip-helper 1                       protocol version
 #   observe IFNAME... | apply IFNAME   observe: 1 to 256 names, one answer serves them all
+#   converge IFNAME                    observe IFNAME, then read an apply request (or nothing)
 #   sysctl IF KEY                      observe: read net.ipv4.conf.IF.KEY
 #   create | up | delete               apply: create the dummy, set it up, delete it
 #   alias TEXT                         apply: set the link alias
@@ -37,9 +41,11 @@
 #   json / <ip -d -j addr show> / endjson, then "sysctl IF KEY VALUE" ("-" when absent)   (observe)
 #   then the boot files: "boot systemd", "boot nm", "link PATH TARGET", "file PATH" followed by
 #   its lines as "|TEXT" (a last line without newline as "~TEXT") and "endfile"           (observe)
+#   "index N" (ifindex of the link after the steps, when it exists) before "done"         (apply)
 #   fail INDEX, then "msg TEXT" lines                                                   (apply)
 #   error CODE TEXT                     the request was refused or ip is unusable; nothing done
-#   done                                last line of a complete run
+#   done                                last line of a complete run; a converge prints its
+#                                       observe answer, done included, then its apply answer
 # Exit status: 0 done, 3 error, 4 a step failed (the steps before it are done).
 #
 # This text must not contain a single quote: it travels inside one.
@@ -133,6 +139,7 @@ valid_count() {
 }
 
 # Read and check the whole request.
+converge=
 IFS= read -r line || die proto "empty request"
 [ "$line" = "vip-helper 1" ] || die proto "unsupported protocol (the provider and helper differ)"
 IFS= read -r line || die proto "request ends after its first line"
@@ -141,6 +148,7 @@ set -- $line
 case $1:$# in
 observe:[2-9] | observe:[1-9][0-9] | observe:1[0-9][0-9] | observe:2[0-4][0-9] | observe:25[0-7]) mode=$1 ;;
 apply:2) mode=$1 ;;
+converge:2) mode=observe converge=1 ;;
 *) die proto "request line 2 is malformed" ;;
 esac
 shift
@@ -148,49 +156,53 @@ for name in "$@"; do
 	valid_name "$name" || die badname "an interface name is not valid"
 done
 ifname=$1
-ops=
-n=2
-pending=0
-while :; do
-	n=$((n + 1))
-	IFS= read -r line || die proto "request ends before its end line"
-	if [ "$pending" -gt 0 ]; then
-		check_content_line "$line" || die proto "request line $n is not a content line of plain text"
-		ops=$ops$line$nl
-		pending=$((pending - 1))
-		continue
-	fi
-	IFS=" "
-	set -- $line
-	ok=1
-	case $mode:$1 in
-	apply:write) [ $# -eq 3 ] && valid_path "$2" && valid_count "$3" && pending=$3 || ok= ;;
-	apply:symlink) [ $# -eq 3 ] && [ "$2" = "$boot_wants" ] && [ "$3" = "../$boot_unit" ] || ok= ;;
-	apply:remove) [ $# -eq 2 ] && valid_path "$2" || ok= ;;
-	apply:reload) [ $# -eq 1 ] || ok= ;;
-	apply:expect)
-		case $2:$# in
-		link:3) [ "$3" = 0 ] || [ "$3" = 1 ] || ok= ;;
-		managed:4) valid_name "$3" && valid_alias "$4" || ok= ;;
-		count:3) [ "$3" = 0 ] || valid_count "$3" || ok= ;;
-		sysctl:5) valid_name "$3" && valid_key "$4" && { [ "$5" = - ] || valid_value "$5"; } || ok= ;;
+# read_request reads the request lines after line $n up to "end" into ops, checking each for $mode.
+read_request() {
+	ops=
+	pending=0
+	while :; do
+		n=$((n + 1))
+		IFS= read -r line || die proto "request ends before its end line"
+		if [ "$pending" -gt 0 ]; then
+			check_content_line "$line" || die proto "request line $n is not a content line of plain text"
+			ops=$ops$line$nl
+			pending=$((pending - 1))
+			continue
+		fi
+		IFS=" "
+		set -- $line
+		ok=1
+		case $mode:$1 in
+		apply:write) [ $# -eq 3 ] && valid_path "$2" && valid_count "$3" && pending=$3 || ok= ;;
+		apply:symlink) [ $# -eq 3 ] && [ "$2" = "$boot_wants" ] && [ "$3" = "../$boot_unit" ] || ok= ;;
+		apply:remove) [ $# -eq 2 ] && valid_path "$2" || ok= ;;
+		apply:reload) [ $# -eq 1 ] || ok= ;;
+		apply:expect)
+			case $2:$# in
+			link:3) [ "$3" = 0 ] || [ "$3" = 1 ] || ok= ;;
+			managed:4) valid_name "$3" && valid_alias "$4" || ok= ;;
+			count:3) [ "$3" = 0 ] || valid_count "$3" || ok= ;;
+			sysctl:5) valid_name "$3" && valid_key "$4" && { [ "$5" = - ] || valid_value "$5"; } || ok= ;;
+			*) ok= ;;
+			esac
+			;;
+		*:end)
+			[ $# -eq 1 ] || die proto "request line $n is malformed"
+			break
+			;;
+		observe:sysctl) [ $# -eq 3 ] && valid_name "$2" && valid_key "$3" || ok= ;;
+		apply:sysctl) [ $# -eq 4 ] && valid_name "$2" && valid_key "$3" && valid_value "$4" || ok= ;;
+		apply:create | apply:up | apply:delete) [ $# -eq 1 ] || ok= ;;
+		apply:alias) [ $# -eq 2 ] && valid_alias "$2" || ok= ;;
+		apply:add | apply:del) [ $# -eq 2 ] && valid_prefix "$2" || ok= ;;
 		*) ok= ;;
 		esac
-		;;
-	*:end)
-		[ $# -eq 1 ] || die proto "request line $n is malformed"
-		break
-		;;
-	observe:sysctl) [ $# -eq 3 ] && valid_name "$2" && valid_key "$3" || ok= ;;
-	apply:sysctl) [ $# -eq 4 ] && valid_name "$2" && valid_key "$3" && valid_value "$4" || ok= ;;
-	apply:create | apply:up | apply:delete) [ $# -eq 1 ] || ok= ;;
-	apply:alias) [ $# -eq 2 ] && valid_alias "$2" || ok= ;;
-	apply:add | apply:del) [ $# -eq 2 ] && valid_prefix "$2" || ok= ;;
-	*) ok= ;;
-	esac
-	[ -n "$ok" ] || die proto "request line $n is malformed or has a value outside the allowed characters"
-	ops=$ops$*$nl
-done
+		[ -n "$ok" ] || die proto "request line $n is malformed or has a value outside the allowed characters"
+		ops=$ops$*$nl
+	done
+}
+n=2
+read_request
 
 command -v ip >/dev/null 2>&1 || die noip "no ip command (install iproute2)"
 
@@ -205,7 +217,10 @@ observe_boot() {
 		/etc/NetworkManager/conf.d/vip-*.conf; do
 		valid_path "$p" || continue
 		if [ -L "$p" ]; then
-			echo "link $p $(readlink "$p")"
+			t=$(readlink "$p")
+			# One line: a newline in the target could end the answer early ("done").
+			case $t in *"$nl"*) t="?" ;; esac
+			echo "link $p $t"
 		elif [ -f "$p" ]; then
 			echo "file $p"
 			l=
@@ -276,7 +291,12 @@ if [ "$mode" = observe ]; then
 	done
 	observe_boot
 	echo done
-	exit 0
+	[ -n "$converge" ] || exit 0
+	# The provider decided from this answer: an apply of the same interface, or nothing (EOF).
+	IFS= read -r line || exit 0
+	[ "$line" = "apply $ifname" ] || die proto "the request after the observe answer is not an apply of $ifname"
+	mode=apply n=1
+	read_request
 fi
 
 # apply: hold the lock of the host until exit (the kernel drops it if this process dies), then run
@@ -419,4 +439,11 @@ for op in $ops; do
 	i=$((i + 1))
 done
 flush
+# The index of the link: one the steps created has none in the observe answer.
+idx=
+[ -f "/sys/class/net/$ifname/ifindex" ] && IFS= read -r idx <"/sys/class/net/$ifname/ifindex" 2>/dev/null
+case $idx in
+"" | *[!0123456789]*) ;;
+*) echo "index $idx" ;;
+esac
 echo done

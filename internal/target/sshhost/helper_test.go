@@ -31,7 +31,7 @@ type localRunner struct {
 // helperPathLine is the line of Script that sets PATH.
 const helperPathLine = "PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH\n"
 
-func (r localRunner) Run(ctx context.Context, _ string, program string, stdin []byte) (*sshconn.Result, error) {
+func (r localRunner) command(ctx context.Context, program string) (*exec.Cmd, error) {
 	if r.path != "" {
 		if !strings.Contains(program, helperPathLine) {
 			return nil, errors.New("the helper's PATH line changed: update helperPathLine")
@@ -43,14 +43,63 @@ func (r localRunner) Run(ctx context.Context, _ string, program string, stdin []
 		args = append([]string{"ip", "netns", "exec", r.netns}, args...)
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Stdin = bytes.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if r.loginPath != "" {
 		cmd.Env = append(os.Environ(), "PATH="+r.loginPath)
 	}
-	err := cmd.Run()
-	res := &sshconn.Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	return cmd, nil
+}
+
+func (r localRunner) Run(ctx context.Context, _ string, program string, stdin []byte) (*sshconn.Result, error) {
+	cmd, err := r.command(ctx, program)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	return exitResult(cmd.Run(), stdout.Bytes(), stderr.Bytes())
+}
+
+// Exchange is sshconn.Conn.Exchange through pipes to the local shell.
+func (r localRunner) Exchange(ctx context.Context, _ string, program string, request []byte, until string, reply sshconn.Reply) (*sshconn.Result, error) {
+	cmd, err := r.command(ctx, program)
+	if err != nil {
+		return nil, err
+	}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	_, _ = in.Write(request) // the helper reads its whole request before it prints more than its header
+	answered := false
+	buf := make([]byte, 4096)
+	for {
+		n, rerr := out.Read(buf)
+		stdout.Write(buf[:n])
+		if i := bytes.Index(stdout.Bytes(), []byte("\n"+until+"\n")); !answered && i >= 0 {
+			answered = true
+			_, _ = in.Write(reply(bytes.Clone(stdout.Bytes()[:i+len(until)+2])))
+			_ = in.Close()
+		}
+		if rerr != nil {
+			break
+		}
+	}
+	_ = in.Close()
+	return exitResult(cmd.Wait(), stdout.Bytes(), stderr.Bytes())
+}
+
+func exitResult(err error, stdout, stderr []byte) (*sshconn.Result, error) {
+	res := &sshconn.Result{Stdout: stdout, Stderr: stderr}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		res.ExitStatus = ee.ExitCode()

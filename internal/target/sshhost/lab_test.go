@@ -26,7 +26,8 @@ func TestKernelLabSSHHost(t *testing.T) {
 }
 
 // TestLabSSHDummyLifecycle: create, re-converge (nothing to do), update, drift repaired, destroy
-// with the sysctls restored — all over one SSH connection.
+// with the sysctls restored — all over one SSH connection, each converge in one SSH session
+// (counted at sshd).
 func TestLabSSHDummyLifecycle(t *testing.T) {
 	lab.Require(t, "TestKernelLabSSHHost")
 	start := time.Now()
@@ -39,14 +40,24 @@ func TestLabSSHDummyLifecycle(t *testing.T) {
 	}
 	t.Logf("sshd up and first observe (one SSH handshake): %s", time.Since(start))
 
-	spec := target.Spec{Name: "vip0", Addresses: prefixes("192.0.2.1/32", "192.0.2.2/32", "2001:db8::1/128"), Exclusive: true,
-		ARPIgnore: 1, ARPAnnounce: 2, ARPInterfaces: []target.IfName{"all"}}
-	step := time.Now()
-	res, err := target.Converge(ctx, r.host, spec)
-	if err != nil {
-		t.Fatal(err)
+	// converge converges spec and checks that it took exactly one SSH session.
+	converge := func(what string, spec target.Spec) target.Result {
+		t.Helper()
+		before, start := r.sessions(), time.Now()
+		res, err := target.Converge(ctx, r.host, spec)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		took := time.Since(start)
+		if n := r.sessions() - before; n != 1 {
+			t.Errorf("%s took %d SSH sessions; want 1 (read and change in one)", what, n)
+		}
+		t.Logf("%s: %s, 1 session", what, took)
+		return res
 	}
-	t.Logf("create: %s", time.Since(step))
+	spec := target.Spec{Name: "vip0", Addresses: prefixes("192.0.2.1/32", "192.0.2.2/32", "2001:db8::1/128"), Exclusive: true,
+		ARPIgnore: 1, ARPAnnounce: 2, ARPInterfaces: []target.IfName{"all"}, Create: true}
+	res := converge("create", spec)
 	obs, err := r.host.Observe(ctx, "vip0", all)
 	if err != nil {
 		t.Fatal(err)
@@ -57,30 +68,31 @@ func TestLabSSHDummyLifecycle(t *testing.T) {
 	if !samePrefixes(obs.Link.Addresses, spec.Addresses) {
 		t.Fatalf("addresses %v, want %v", obs.Link.Addresses, spec.Addresses)
 	}
+	if res.Index != obs.Link.Index || !res.Exists {
+		t.Fatalf("create reported index %d, the link has %d", res.Index, obs.Link.Index)
+	}
 	if out := r.ns.Exec(t, "ip", "-d", "link", "show", "vip0"); !strings.Contains(out, "dummy") {
 		t.Fatalf("ip says: %s", out)
 	}
 
+	// Nothing to do: the read alone.
+	spec.Create, spec.Previous, spec.Originals = false, spec.Addresses, res.Originals
+	res = converge("no-op", spec)
+
 	// Update: add before remove; the old address goes, the new comes.
 	spec.Previous, spec.Originals = spec.Addresses, res.Originals
 	spec.Addresses = prefixes("192.0.2.1/32", "192.0.2.3/32", "2001:db8::1/128")
-	step = time.Now()
-	if res, err = target.Converge(ctx, r.host, spec); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("update: %s", time.Since(step))
+	res = converge("update", spec)
 
 	// Drift: an address added by hand on the real server is removed (exclusive).
 	r.ns.Exec(t, "ip", "addr", "add", "198.51.100.7/32", "dev", "vip0")
 	spec.Previous, spec.Originals = spec.Addresses, res.Originals
-	if res, err = target.Converge(ctx, r.host, spec); err != nil {
-		t.Fatal(err)
-	}
+	res = converge("drift repair", spec)
 	if obs, err = r.host.Observe(ctx, "vip0", nil); err != nil || !samePrefixes(obs.Link.Addresses, spec.Addresses) {
 		t.Fatalf("after drift repair: %v %v", obs.Link.Addresses, err)
 	}
 
-	step = time.Now()
+	step := time.Now()
 	if err := target.Destroy(ctx, r.host, "vip0", res.Originals); err != nil {
 		t.Fatal(err)
 	}
@@ -119,9 +131,25 @@ type killingRunner struct {
 }
 
 func (k *killingRunner) Run(ctx context.Context, host, program string, stdin []byte) (*sshconn.Result, error) {
-	if k.killed || !strings.Contains(string(stdin), "\napply ") {
-		return k.r.pool.Run(ctx, host, program, stdin)
+	if !k.killed && strings.Contains(string(stdin), "\napply ") {
+		k.kill()
 	}
+	return k.r.pool.Run(ctx, host, program, stdin)
+}
+
+// Exchange is a converge's session: the kill starts when the apply request is sent.
+func (k *killingRunner) Exchange(ctx context.Context, host, program string, request []byte, until string, reply sshconn.Reply) (*sshconn.Result, error) {
+	return k.r.pool.Exchange(ctx, host, program, request, until, func(answer []byte) []byte {
+		more := reply(answer)
+		if !k.killed && strings.HasPrefix(string(more), "apply ") {
+			k.kill()
+		}
+		return more
+	})
+}
+
+// kill stops sshd, from another goroutine, once the first address is on vip1.
+func (k *killingRunner) kill() {
 	k.killed = true
 	go func() {
 		for i := 0; i < 2000; i++ {
@@ -135,7 +163,6 @@ func (k *killingRunner) Run(ctx context.Context, host, program string, stdin []b
 		k.r.srv.Stop()
 		close(k.stopped)
 	}()
-	return k.r.pool.Run(ctx, host, program, stdin)
 }
 
 // TestLabSSHDKilledMidApply: sshd dies while the helper adds 3,000 addresses. The apply fails with

@@ -64,6 +64,9 @@ func newRemoteWith(t testing.TB, opts sshtest.Options, configure func(*sshconn.C
 	return &remote{ns: ns, srv: srv, pool: pool, host: h}
 }
 
+// sessions is the number of SSH sessions sshd has opened so far (its log's channel opens).
+func (r *remote) sessions() int { return strings.Count(r.srv.Log(), "ctype session") }
+
 func prefixes(ss ...string) []netip.Prefix {
 	var out []netip.Prefix
 	for _, s := range ss {
@@ -144,12 +147,17 @@ func TestRemoteObserveAndApply(t *testing.T) {
 	}
 	t.Log(err)
 
-	// The convergence logic above the Target refuses to touch a non-dummy, over SSH as locally.
+	// The convergence logic above the Target refuses to touch a non-dummy, over SSH as locally,
+	// in the one session that read it.
+	before := r.sessions()
 	_, err = target.Converge(ctx, r.host, target.Spec{Name: ifn, Addresses: prefixes("192.0.2.7/32"), Exclusive: true,
 		ARPIgnore: 1, ARPAnnounce: 2, ARPInterfaces: []target.IfName{"all"}})
 	var nd *target.NotDummyError
 	if !errors.As(err, &nd) {
 		t.Fatalf("converge on a veth: %v", err)
+	}
+	if n := r.sessions() - before; n != 1 {
+		t.Errorf("a converge refused after its read took %d SSH sessions; want 1", n)
 	}
 
 	if r.pool.Dials() != 1 || r.srv.Connections() != 1 {

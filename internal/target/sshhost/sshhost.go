@@ -1,8 +1,9 @@
 // Package sshhost is the Target for a real server reached over SSH. It runs a small embedded POSIX
 // sh program (helper.sh) on the server over the provider's pooled connection to that host: one
-// SSH session per Apply, and one per Observe, except that Observe calls made while another is in
-// flight on the host wait and then share one session (terraform refreshes resources in parallel),
-// and that the Observe calls of a refresh (Refreshing) share one snapshot of the host.
+// SSH session per Apply, one per ObserveAndApply (a converge reads and changes the host in one
+// session), and one per Observe, except that Observe calls made while another is in flight on the
+// host wait and then share one session (terraform refreshes resources in parallel), and that the
+// Observe calls of a refresh (Refreshing) share one snapshot of the host.
 // The program text is fixed; the validated request (interface names, sysctls, addresses) travels
 // as data on the session's standard input, and the helper checks every field again against a
 // fixed character set before it runs anything.
@@ -46,6 +47,12 @@ type Batcher interface {
 	Batch(ctx context.Context, host, program string, item []byte, encode sshconn.BatchEncoder) (*sshconn.Result, int, error)
 }
 
+// Exchanger runs the helper on one host as a conversation in one session (*sshconn.Pool does):
+// see sshconn.Conn.Exchange. ObserveAndApply needs it to read and apply in one session.
+type Exchanger interface {
+	Exchange(ctx context.Context, host, program string, request []byte, until string, reply sshconn.Reply) (*sshconn.Result, error)
+}
+
 // Host is one real server.
 type Host struct {
 	runner Runner
@@ -81,7 +88,7 @@ type Addresser interface {
 	Address(host string) (string, error)
 }
 
-var _ target.Target = (*Host)(nil)
+var _ target.ObservingApplier = (*Host)(nil)
 
 // New returns the Target for host, reached through runner.
 func New(runner Runner, host string) (*Host, error) {
@@ -228,21 +235,107 @@ func (h *Host) Apply(ctx context.Context, ifname target.IfName, steps []target.S
 		h.snaps.invalidate(h.key)
 		defer h.snaps.invalidate(h.key)
 	}
-	out, err := h.run(ctx, req)
-	if sshconn.NotStarted(err) {
-		return fmt.Errorf("%w: %w", target.ErrNotApplied, err)
+	res, err := h.runner.Run(ctx, h.host, h.program(), req)
+	_, err = h.applyOutcome(steps, res, err)
+	return err
+}
+
+// ObserveAndApply reads the host and applies what decide makes of it in one SSH session: the
+// helper answers a converge request as an observe, then reads the apply request built from
+// decide's steps (or end of input, when there is nothing to do) and runs it as Apply would, under
+// the host's lock, expectations first. The session is the converge's own: never batched with
+// reads, never answered from a snapshot, and the host's snapshot is dropped as for Apply. With a
+// runner that cannot converse (not an Exchanger) it observes and applies in two sessions.
+func (h *Host) ObserveAndApply(ctx context.Context, ifname target.IfName, sysctls []target.Sysctl, decide target.Decide) (target.Applied, error) {
+	ex, ok := h.runner.(Exchanger)
+	if !ok {
+		return target.ObserveThenApply(ctx, h, ifname, sysctls, decide)
 	}
-	var fe *failedStep
-	if errors.As(err, &fe) {
-		return h.stepError(steps, fe)
+	req, err := EncodeConverge(ifname, sysctls)
+	if err != nil {
+		return target.Applied{}, err
+	}
+	if h.snaps != nil {
+		h.snaps.invalidate(h.key)
+		defer h.snaps.invalidate(h.key)
+	}
+	var applied target.Applied
+	var steps []target.Step
+	var answerLen int
+	var stop error // why nothing was sent after the answer: the answer is unreadable, decide failed, or its steps are invalid
+	reply := func(answer []byte) []byte {
+		if !bytes.HasPrefix(answer, []byte(protocolHeader+"\n")) {
+			return nil // not the helper's answer: checked with the whole output below
+		}
+		view, err := parseObserve(answer)
+		if err == nil {
+			applied.Observation, err = view.observation(ifname, sysctls)
+		}
+		if err != nil {
+			stop = fmt.Errorf("on %s: %w", h.host, err)
+			return nil
+		}
+		applied.Decided, answerLen = true, len(answer)
+		if steps, stop = decide(applied.Observation); stop != nil || len(steps) == 0 {
+			return nil
+		}
+		req, err := EncodeApply(ifname, steps)
+		if err != nil {
+			stop = fmt.Errorf("%w: %w", target.ErrNotApplied, err)
+			return nil
+		}
+		// The second request is an apply request without the protocol line.
+		return bytes.TrimPrefix(req, []byte(protocolHeader+"\n"))
+	}
+	res, err := ex.Exchange(ctx, h.host, h.program(), req, "done", reply)
+	switch {
+	case stop != nil || (applied.Decided && len(steps) == 0):
+		// Nothing was sent after the answer, so nothing was changed whatever became of the session.
+		return applied, stop
+	case !applied.Decided && err != nil:
+		return applied, err
+	case !applied.Decided:
+		if _, err := h.check(res); err != nil {
+			return applied, err
+		}
+		return applied, fmt.Errorf("on %s: the helper's answer is incomplete: %q", h.host, tail(res.Stdout))
+	}
+	if err == nil {
+		// The apply's part of the answer, framed as the answer of an Apply.
+		res = &sshconn.Result{ExitStatus: res.ExitStatus, Stderr: res.Stderr,
+			Stdout: append([]byte(protocolHeader+"\n"), res.Stdout[answerLen:]...)}
+	}
+	applied.Index, err = h.applyOutcome(steps, res, err)
+	return applied, err
+}
+
+// applyOutcome reads the answer to an apply request of steps (res, or the session's error) as
+// Apply reports it, and the index of the link the helper reported after the steps (0 if none).
+func (h *Host) applyOutcome(steps []target.Step, res *sshconn.Result, err error) (int, error) {
+	if sshconn.NotStarted(err) {
+		return 0, fmt.Errorf("%w: %w", target.ErrNotApplied, err)
 	}
 	if err != nil {
-		return err
+		return 0, err
+	}
+	out, err := h.check(res)
+	var fe *failedStep
+	if errors.As(err, &fe) {
+		return 0, h.stepError(steps, fe)
+	}
+	if err != nil {
+		return 0, err
 	}
 	if !bytes.HasSuffix(out, []byte("\ndone\n")) {
-		return fmt.Errorf("on %s: the helper stopped without finishing (output %q); run terraform plan to see what was done", h.host, tail(out))
+		return 0, fmt.Errorf("on %s: the helper stopped without finishing (output %q); run terraform plan to see what was done", h.host, tail(out))
 	}
-	return nil
+	index := 0
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, "index "); ok {
+			index, _ = strconv.Atoi(v)
+		}
+	}
+	return index, nil
 }
 
 // failedStep is the helper's report that step Index failed with Messages.
@@ -252,15 +345,6 @@ type failedStep struct {
 }
 
 func (f *failedStep) Error() string { return strings.Join(f.Messages, "; ") }
-
-// run sends one request and checks the helper's framing; it returns the helper's stdout.
-func (h *Host) run(ctx context.Context, req []byte) ([]byte, error) {
-	res, err := h.runner.Run(ctx, h.host, h.program(), req)
-	if err != nil {
-		return nil, err
-	}
-	return h.check(res)
-}
 
 // check checks the helper's framing and exit status; it returns the helper's stdout.
 func (h *Host) check(res *sshconn.Result) ([]byte, error) {
@@ -375,11 +459,21 @@ func explain(host string, s target.Step, msg string) error {
 
 // EncodeObserve builds an observe request. Every value is validated here, before it leaves Go.
 func EncodeObserve(ifname target.IfName, sysctls []target.Sysctl) ([]byte, error) {
+	return encodeRead("observe", ifname, sysctls)
+}
+
+// EncodeConverge builds a converge request: an observe of ifname, after whose answer the helper
+// reads an apply request (EncodeApply's, without its protocol line) or end of input.
+func EncodeConverge(ifname target.IfName, sysctls []target.Sysctl) ([]byte, error) {
+	return encodeRead("converge", ifname, sysctls)
+}
+
+func encodeRead(kind string, ifname target.IfName, sysctls []target.Sysctl) ([]byte, error) {
 	if _, err := target.ParseIfName(string(ifname)); err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer
-	b.WriteString(protocolHeader + "\nobserve " + string(ifname) + "\n")
+	b.WriteString(protocolHeader + "\n" + kind + " " + string(ifname) + "\n")
 	for _, sc := range sysctls {
 		if err := sc.Validate(); err != nil {
 			return nil, err
