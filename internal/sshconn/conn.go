@@ -209,8 +209,10 @@ type Reply func(answer []byte) []byte
 // line (the end of the program's first answer), writes what reply returns for that answer, closes
 // standard input and waits for the program to end. Result.Stdout holds all of the output, the
 // first answer first. When the program ends before it prints until, reply is not called. The
-// guarantees are Run's: the same timeout over the whole exchange, output limits, sudo refusal
-// (nothing ran: reply was not called), NotStarted.
+// guarantees are Run's: output limits, sudo refusal (nothing ran: reply was not called),
+// NotStarted, and the timeout, which bounds each part (up to the answer, then the rest) as it
+// bounds a Run, so that reading and changing a host in one exchange has the time each had when
+// they were two runs.
 func (c *Conn) Exchange(ctx context.Context, program string, request []byte, until string, reply Reply) (*Result, error) {
 	return c.run(ctx, program, request, &exchange{until: []byte("\n" + until + "\n"), reply: reply})
 }
@@ -226,16 +228,19 @@ func (c *Conn) run(ctx context.Context, program string, stdin []byte, ex *exchan
 	if !c.Alive() {
 		return nil, fmt.Errorf("SSH connection to %s is closed: %w", c.Address, errSessionNotStarted)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	// The timer bounds the run; an exchange restarts it when it replies (see Exchange).
+	timer := time.NewTimer(c.timeout)
+	defer timer.Stop()
+	startCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	select {
 	case c.sessions <- struct{}{}:
 		defer func() { <-c.sessions }()
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for a free SSH session on %s: %w (%w)", c.Address, ctx.Err(), errSessionNotStarted)
+	case <-startCtx.Done():
+		return nil, fmt.Errorf("waiting for a free SSH session on %s: %w (%w)", c.Address, startCtx.Err(), errSessionNotStarted)
 	}
 
-	sess, err := c.openSession(ctx)
+	sess, err := c.openSession(startCtx)
 	if err != nil {
 		return nil, err
 	}
@@ -285,6 +290,7 @@ wait:
 		case answer := <-answered:
 			answered = nil
 			next <- ex.reply(answer)
+			timer.Reset(c.timeout)
 		case err = <-waited:
 			select { // the flood may have ended the run before its report was seen
 			case stream = <-tooMuch:
@@ -293,12 +299,10 @@ wait:
 			break wait
 		case stream = <-tooMuch:
 			break wait
+		case <-timer.C:
+			return nil, c.abandon(sess, fmt.Errorf("no answer within %s: %w", c.timeout, context.DeadlineExceeded))
 		case <-ctx.Done():
-			// The host or the network stopped answering, or the caller gave up. The command may still
-			// run; the connection is not trusted any more, so the pool dials afresh next time.
-			_ = sess.Signal(ssh.SIGKILL)
-			_ = c.Close()
-			return nil, &ConnectionLostError{Address: c.Address, Err: fmt.Errorf("no answer within %s: %w", c.timeout, ctx.Err())}
+			return nil, c.abandon(sess, fmt.Errorf("the caller gave up: %w", ctx.Err()))
 		}
 	}
 	if stream != "" {
@@ -324,6 +328,15 @@ wait:
 		}
 	}
 	return res, nil
+}
+
+// abandon gives up on a session whose host or network stopped answering, or whose caller gave
+// up. The command may still run; the connection is not trusted any more, so the pool dials afresh
+// next time.
+func (c *Conn) abandon(sess *ssh.Session, why error) error {
+	_ = sess.Signal(ssh.SIGKILL)
+	_ = c.Close()
+	return &ConnectionLostError{Address: c.Address, Err: why}
 }
 
 // answerWatch passes a session's output to out and sends, once, the output up to and including

@@ -98,6 +98,13 @@ func TestExchangeBounded(t *testing.T) {
 		t.Fatalf("an answer that never ends: %v after %s", err, time.Since(start))
 	}
 
+	// The timeout bounds each part: 1.5 s before the answer and 1.5 s after it pass under 2 s.
+	start = time.Now()
+	res, err := pool.Exchange(ctx, addr, "sleep 1.5; echo a; echo end; read a; sleep 1.5; echo $a", nil, "end", func([]byte) []byte { return []byte("b\n") })
+	if err != nil || string(res.Stdout) != "a\nend\nb\n" || time.Since(start) < 3*time.Second {
+		t.Fatalf("two parts each within the timeout: %v %+v after %s", err, res, time.Since(start))
+	}
+
 	pool = sshconn.NewPool(f.config())
 	defer pool.Close()
 	_, err = pool.Exchange(ctx, addr, "echo end; echo end; read a; head -c 300000000 /dev/zero", nil, "end", func([]byte) []byte { return []byte("go\n") })
