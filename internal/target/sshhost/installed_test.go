@@ -45,6 +45,22 @@ func TestRemoteInstalledHelperUnderNarrowSudo(t *testing.T) {
 		t.Fatalf("observe through the installed helper: %+v %v", obs.Link, err)
 	}
 
+	// A converge's session (read, then the change decided from it) runs the installed helper too.
+	before := r.sessions()
+	alias2 := target.AliasPrefix + "all=1/2"
+	applied, err := installed.ObserveAndApply(ctx, ifn, nil, func(obs target.Observation) ([]target.Step, error) {
+		return append(target.Expectations(obs, ifn, nil), target.Step{Op: target.OpSetAlias, Alias: alias2}), nil
+	})
+	if err != nil || !applied.Decided || applied.Observation.Link.Alias != alias || applied.Index != obs.Link.Index {
+		t.Fatalf("converge through the installed helper: %+v %v", applied, err)
+	}
+	if n := r.sessions() - before; n != 1 {
+		t.Errorf("the converge took %d SSH sessions, want 1", n)
+	}
+	if obs, err := installed.Observe(ctx, ifn, nil); err != nil || obs.Link.Alias != alias2 {
+		t.Fatalf("after the converge: %+v %v", obs.Link, err)
+	}
+
 	// The same user cannot run the sent program: sudoers allows the helper file only.
 	_, err = r.host.Observe(ctx, ifn, nil)
 	var se *sshconn.SudoError
