@@ -54,8 +54,9 @@ func (floorProvider) DataSources(context.Context) []func() datasource.DataSource
 type item struct{}
 
 type itemModel struct {
-	ID    types.String `tfsdk:"id"`
-	Input types.String `tfsdk:"input"`
+	ID        types.String `tfsdk:"id"`
+	Input     types.String `tfsdk:"input"`
+	Addresses types.Set    `tfsdk:"addresses"`
 }
 
 func (item) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -67,6 +68,10 @@ func (item) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.S
 		"id": schema.StringAttribute{Computed: true,
 			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 		"input": schema.StringAttribute{Required: true},
+		// The same payload as a vip_dummy_interface's addresses, for comparisons where the
+		// resources carry one (BenchmarkPlanFleetFloor): a set's elements cost Terraform and the
+		// framework per element, whatever the provider does with them.
+		"addresses": schema.SetAttribute{ElementType: types.StringType, Optional: true},
 	}}
 }
 
