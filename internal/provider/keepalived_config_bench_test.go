@@ -39,11 +39,7 @@ func BenchmarkPlanLarge(b *testing.B) {
 	binDir := filepath.Join(dir, "bin")
 	readbuild := filepath.Join(binDir, "readbuild")
 	for out, pkg := range map[string]string{filepath.Join(binDir, "terraform-provider-vip"): ".", readbuild: "./internal/benchconf/cmd/readbuild"} {
-		cmd := exec.Command("go", "build", "-o", out, pkg)
-		cmd.Dir = filepath.Join("..", "..")
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("go build %s: %v\n%s", pkg, err, msg)
-		}
+		goBuild(b, out, pkg)
 	}
 	cli := filepath.Join(dir, "cli.tfrc")
 	writeFile(b, cli, fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"vip-manager/vip\" = %q\n  }\n  direct {}\n}\n", binDir))

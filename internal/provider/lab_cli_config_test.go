@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +17,18 @@ import (
 // The lab tests and benchmarks that run the CLI themselves (not through resource.Test) install
 // the providers they test from binaries built on the host, and log in to their sshds as root
 // with a key of their own: these two helpers write that part of their configuration.
+
+// goBuild builds the repository's package pkg (such as "." or
+// "./internal/provider/testdata/floorprovider") into the binary out, on the host: building inside
+// the emulated guest would take minutes.
+func goBuild(tb testing.TB, out, pkg string) {
+	tb.Helper()
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = filepath.Join("..", "..")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build %s: %v\n%s", pkg, err, msg)
+	}
+}
 
 // sshProviderHCL is the terraform block (the vip provider, from dev_overrides) and the provider
 // "vip" block of such a configuration: SSH as root with the private key in keyFile, trusting

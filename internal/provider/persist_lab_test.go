@@ -39,11 +39,7 @@ func TestKernelLabPersist(t *testing.T) {
 	}
 	dir := lab.SharedTempDir(t)
 	bin := filepath.Join(dir, "terraform-provider-vip")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = "../.."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	goBuild(t, bin, ".")
 	lab.RunTestsInsideSystemd(t, dir, "^Test(Acc)?LabPersist", "-vip.provider-binary", bin)
 }
 

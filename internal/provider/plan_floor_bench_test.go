@@ -39,11 +39,7 @@ func BenchmarkPlanFleetFloor(b *testing.B) {
 		"vip-manager/floor": filepath.Join(dir, "floor", "terraform-provider-floor"),
 	}
 	for source, pkg := range map[string]string{"vip-manager/vip": ".", "vip-manager/floor": "./internal/provider/testdata/floorprovider"} {
-		cmd := exec.Command("go", "build", "-o", bins[source], pkg)
-		cmd.Dir = filepath.Join("..", "..")
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("go build %s: %v\n%s", pkg, err, msg)
-		}
+		goBuild(b, bins[source], pkg)
 	}
 	env := devOverridesEnv(b, dir, bins)
 	// The provider block is never used to connect: a plan that creates reads nothing.

@@ -33,11 +33,7 @@ func TestKernelLabSSHBench(t *testing.T) {
 	dir := t.TempDir()
 	bin, floor := filepath.Join(dir, "terraform-provider-vip"), filepath.Join(dir, "terraform-provider-floor")
 	for out, pkg := range map[string]string{bin: ".", floor: "./internal/provider/testdata/floorprovider"} {
-		cmd := exec.Command("go", "build", "-o", out, pkg)
-		cmd.Dir = "../.."
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, msg)
-		}
+		goBuild(t, out, pkg)
 	}
 	lab.RunTestsInside(t, "^$", append(lab.BenchFlags(), "-vip.provider-binary", bin, "-vip.floor-binary", floor)...)
 }
