@@ -170,7 +170,9 @@ func (k *killingRunner) kill() {
 // wanted (none the state would not know about), and the next converge completes the set.
 func TestLabSSHDKilledMidApply(t *testing.T) {
 	lab.Require(t, "TestKernelLabSSHHost")
-	r := newRemote(t)
+	// A timeout far beyond the batch's time under emulation: with newRemote's 10 s the session
+	// timed out before the kill, and the test proved the timeout's path instead of the kill's.
+	r := newRemoteWith(t, sshtest.Options{}, func(c *sshconn.Config) { c.Timeout = 5 * time.Minute })
 	ctx := context.Background()
 	want := make([]netip.Prefix, 3000)
 	for i := range want {
@@ -188,6 +190,9 @@ func TestLabSSHDKilledMidApply(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), r.ns.NsAddr) {
 		t.Errorf("error does not name the host: %v", err)
+	}
+	if strings.Contains(err.Error(), "no answer within") {
+		t.Fatalf("the session timed out before sshd was killed; the kill was not tested: %v", err)
 	}
 	t.Logf("apply with sshd killed: %v (result unknown: %v)", err, res.Unknown)
 
