@@ -214,7 +214,11 @@ type Reply func(answer []byte) []byte
 // bounds a Run, so that reading and changing a host in one exchange has the time each had when
 // they were two runs.
 func (c *Conn) Exchange(ctx context.Context, program string, request []byte, until string, reply Reply) (*Result, error) {
-	return c.run(ctx, program, request, &exchange{until: []byte("\n" + until + "\n"), reply: reply})
+	return c.run(ctx, program, request, newExchange(until, reply))
+}
+
+func newExchange(until string, reply Reply) *exchange {
+	return &exchange{until: []byte("\n" + until + "\n"), reply: reply}
 }
 
 // exchange is the second part of an Exchange: the line that ends the first answer and the reply.

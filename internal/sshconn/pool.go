@@ -148,33 +148,27 @@ func (p *Pool) bastionConn(ctx context.Context) (*Conn, error) {
 	return conn, nil
 }
 
-// Run runs program on host over the pooled connection (see Conn.Run). When the pooled connection
-// turns out to be dead before the command started, it dials once more and retries; a command that
-// may have started is never re-run.
+// Run runs program on host over the pooled connection (see Conn.Run).
 func (p *Pool) Run(ctx context.Context, host, program string, stdin []byte) (*Result, error) {
-	for attempt := 0; ; attempt++ {
-		conn, err := p.Get(ctx, host)
-		if err != nil {
-			return nil, err
-		}
-		res, err := conn.Run(ctx, program, stdin)
-		if err != nil && errors.Is(err, errSessionNotStarted) && attempt == 0 && ctx.Err() == nil {
-			continue
-		}
-		return res, err
-	}
+	return p.run(ctx, host, program, stdin, nil)
 }
 
 // Exchange runs an exchange (see Conn.Exchange) with program on host over the pooled connection,
-// in a session of its own (never batched). Like Run, it dials once more when the pooled
-// connection turns out to be dead before the program started (reply was not called then).
+// in a session of its own (never batched).
 func (p *Pool) Exchange(ctx context.Context, host, program string, request []byte, until string, reply Reply) (*Result, error) {
+	return p.run(ctx, host, program, request, newExchange(until, reply))
+}
+
+// run is Run, and Exchange when ex is set. When the pooled connection turns out to be dead before
+// the program started (so an exchange's reply was not called either), it dials once more and
+// retries; a program that may have started is never re-run.
+func (p *Pool) run(ctx context.Context, host, program string, stdin []byte, ex *exchange) (*Result, error) {
 	for attempt := 0; ; attempt++ {
 		conn, err := p.Get(ctx, host)
 		if err != nil {
 			return nil, err
 		}
-		res, err := conn.Exchange(ctx, program, request, until, reply)
+		res, err := conn.run(ctx, program, stdin, ex)
 		if err != nil && errors.Is(err, errSessionNotStarted) && attempt == 0 && ctx.Err() == nil {
 			continue
 		}
