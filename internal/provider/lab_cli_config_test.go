@@ -51,6 +51,16 @@ provider "vip" {
 `, keyFile, knownHosts, timeout.String())
 }
 
+// floorProviderHCL is the terraform block of a configuration of the minimal plugin provider in
+// testdata/floorprovider, the floor the benchmarks measure against.
+const floorProviderHCL = `
+terraform {
+  required_providers {
+    floor = { source = "vip-manager/floor" }
+  }
+}
+`
+
 // devOverridesEnv writes dir/cli.tfrc, a CLI configuration that installs each provider of
 // binaries (source address, such as "vip-manager/vip", to the built binary) from the binary's
 // directory (dev_overrides) and every other one as usual, and returns the environment that runs

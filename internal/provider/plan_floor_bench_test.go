@@ -46,13 +46,6 @@ func BenchmarkPlanFleetFloor(b *testing.B) {
 	key, _ := sshtest.KeyGen(b, dir, "client", "ed25519", "")
 	knownHosts := filepath.Join(dir, "known_hosts")
 	sshtest.WriteFile(b, knownHosts, "", 0o600)
-	const floorHCL = `
-terraform {
-  required_providers {
-    floor = { source = "vip-manager/floor" }
-  }
-}
-`
 	configs := []struct{ name, hcl string }{
 		{"vip", sshProviderHCL(key, knownHosts, 30*time.Second) + `
 resource "vip_dummy_interface" "rs" {
@@ -62,13 +55,13 @@ resource "vip_dummy_interface" "rs" {
   addresses = [for i in range(20) : "10.78.${count.index}.${i + 1}"]
 }
 `},
-		{"floor", floorHCL + `
+		{"floor", floorProviderHCL + `
 resource "floor_item" "rs" {
   count = 50
   input = "10.78.${count.index}.1"
 }
 `},
-		{"floor-payload", floorHCL + `
+		{"floor-payload", floorProviderHCL + `
 resource "floor_item" "rs" {
   count     = 50
   input     = "10.78.${count.index}.1"

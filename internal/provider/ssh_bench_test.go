@@ -101,12 +101,7 @@ resource "terraform_data" "rs" {
   input = "10.77.${count.index % 5}.${floor(count.index / 5) + 1}"
 }
 `, 0o644)
-	sshtest.WriteFile(b, filepath.Join(floorDir, "main.tf"), `
-terraform {
-  required_providers {
-    floor = { source = "vip-manager/floor" }
-  }
-}
+	sshtest.WriteFile(b, filepath.Join(floorDir, "main.tf"), floorProviderHCL+`
 resource "floor_item" "rs" {
   count = 100
   input = "10.77.${count.index % 5}.${floor(count.index / 5) + 1}"

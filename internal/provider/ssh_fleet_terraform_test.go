@@ -62,12 +62,7 @@ resource "vip_dummy_interface" "rs" {
   addresses = [for i in range(%d) : "10.78.${count.index}.${i + 1 + var.shift}"]
 }
 `, hosts.String(), fleetVIPs), 0o644)
-	sshtest.WriteFile(b, filepath.Join(t.floorDir, "main.tf"), fmt.Sprintf(`
-terraform {
-  required_providers {
-    floor = { source = "vip-manager/floor" }
-  }
-}
+	sshtest.WriteFile(b, filepath.Join(t.floorDir, "main.tf"), floorProviderHCL+fmt.Sprintf(`
 resource "floor_item" "rs" {
   count = %d
   input = "10.78.${count.index}.1"
@@ -87,12 +82,7 @@ resource "vip_dummy_interface" "rs" {
   addresses = ["10.80.${count.index %% length(local.hosts)}.${floor(count.index / length(local.hosts)) + 1}"]
 }
 `, small.String(), fleetSmallPerHost), 0o644)
-	sshtest.WriteFile(b, filepath.Join(t.smallFloorDir, "main.tf"), fmt.Sprintf(`
-terraform {
-  required_providers {
-    floor = { source = "vip-manager/floor" }
-  }
-}
+	sshtest.WriteFile(b, filepath.Join(t.smallFloorDir, "main.tf"), floorProviderHCL+fmt.Sprintf(`
 resource "floor_item" "rs" {
   count = %d
   input = "10.80.${count.index %% 5}.${floor(count.index / 5) + 1}"
